@@ -1,0 +1,66 @@
+"""What the server holds for its whole life: settings, profile, database, Twilio client."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from loguru import logger
+
+from bot.config import Settings
+from bot.profile import BusinessProfile, load_profile
+from bot.storage import Store
+from bot.twilio_rest import TwilioRest
+
+
+@dataclass
+class AppState:
+    """Shared resources, created in the FastAPI lifespan."""
+
+    settings: Settings
+    profile: BusinessProfile
+    profile_name: str
+    store: Store
+    twilio: TwilioRest | None
+    stream_secret: str
+    active_calls: set[str] = field(default_factory=set)
+
+    @classmethod
+    async def start(cls, settings: Settings) -> AppState:
+        """Load the profile (raises ProfileError), open the database, connect Twilio REST."""
+        profile = load_profile(settings.business_profile)
+        store = await Store.open(settings.database_path)
+        twilio = TwilioRest(settings) if settings.providers["twilio"] else None
+        secret = await store.secret("stream_token", lambda: secrets.token_urlsafe(32))
+        swept = await store.sweep_stale_calls(older_than_secs=settings.max_call_secs + 120)
+        if swept:
+            logger.warning("closed {} call records left open by an earlier run", swept)
+        return cls(
+            settings=settings,
+            profile=profile,
+            profile_name=Path(settings.business_profile).stem,
+            store=store,
+            twilio=twilio,
+            stream_secret=secret,
+        )
+
+    async def stop(self) -> None:
+        """Release the database and HTTP sessions."""
+        if self.twilio is not None:
+            await self.twilio.close()
+        await self.store.close()
+
+    def log_providers(self) -> None:
+        """Say, at start-up, which providers are configured and which are not."""
+        for name, ok in self.settings.providers.items():
+            if ok:
+                logger.info("provider {}: configured", name)
+            else:
+                logger.warning("provider {}: NOT configured", name)
+        if not self.settings.can_take_calls:
+            logger.warning(
+                "calls cannot be answered by the receptionist until these are set: {}; "
+                "callers will hear an apology and can leave a voicemail",
+                ", ".join(self.settings.missing_providers),
+            )

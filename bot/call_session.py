@@ -1,0 +1,58 @@
+"""Per-call state shared by the pipeline runner and the tools. No Pipecat imports here."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from bot.config import Settings
+from bot.profile import BusinessProfile
+from bot.storage import Store
+from bot.twilio_rest import TwilioRest
+
+
+class CallControl(Protocol):
+    """What a tool may ask of the live call; the pipeline runner implements it."""
+
+    async def end_call(self, reason: str, farewell: str) -> None:
+        """Say `farewell`, then hang up."""
+        ...
+
+    async def say(self, text: str) -> None:
+        """Speak a fixed line now, outside the LLM."""
+        ...
+
+
+@dataclass
+class CallSession:
+    """Everything one call needs, passed explicitly to the pipeline and the tools."""
+
+    call_id: str
+    transport: str  # "twilio" or "webrtc"
+    caller: str | None  # caller ID as E.164; spoofable, never proof of identity
+    called: str | None
+    profile: BusinessProfile
+    profile_name: str  # file stem, stored on the call record
+    settings: Settings
+    store: Store
+    twilio: TwilioRest | None  # None when Twilio REST is not configured
+    call_sid: str | None = None
+    control: CallControl | None = None
+    started_monotonic: float = field(default_factory=time.monotonic)
+
+    # How the call ended. The first decision wins, so a hang-up racing a goodbye keeps the goodbye.
+    end_reason: str | None = None
+    end_status: str | None = None
+    # Set only when the bot ends the call on purpose; on failures the socket is closed without
+    # a REST hang-up so Twilio plays the voicemail fallback after </Connect>.
+    hang_up_on_end: bool = False
+    caller_turns: int = 0
+    bot_turns: int = 0
+
+    def decide_end(self, status: str, reason: str, *, hang_up: bool = False) -> bool:
+        """Record how the call is ending; returns False if an earlier decision stands."""
+        if self.end_reason is not None:
+            return False
+        self.end_status, self.end_reason, self.hang_up_on_end = status, reason, hang_up
+        return True

@@ -1,0 +1,136 @@
+"""One settings object, read from the environment and `.env`.
+
+Nothing else in the project reads environment variables. Every external endpoint can be
+overridden, so the same code talks to the real providers, to self-hosted compatible services,
+or to the loopback fakes used by the tests.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_PROFILE = PROJECT_ROOT / "bot" / "profiles" / "bristol_plumbing.yaml"
+
+
+def _secret_set(value: SecretStr | None) -> bool:
+    return value is not None and bool(value.get_secret_value().strip())
+
+
+class Settings(BaseSettings):
+    """Runtime configuration. Secrets are `SecretStr` so they never print in logs or reprs."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    # Speech-to-text (Deepgram live WebSocket).
+    deepgram_api_key: SecretStr | None = None
+    deepgram_base_url: str = "wss://api.deepgram.com"
+    deepgram_model: str = "nova-3-general"
+
+    # LLM (OpenAI Chat Completions or any compatible server: Ollama, vLLM, llama.cpp).
+    openai_api_key: SecretStr | None = None
+    openai_base_url: str = "https://api.openai.com/v1"
+    openai_model: str = "gpt-4.1"
+
+    # Text-to-speech (Cartesia WebSocket). The path /tts/websocket is appended.
+    cartesia_api_key: SecretStr | None = None
+    cartesia_voice_id: str | None = None
+    cartesia_base_url: str = "wss://api.cartesia.ai"
+    cartesia_model: str = "sonic-3.6"
+
+    # Twilio: webhook signatures, REST (hang-up, call updates, SMS).
+    twilio_account_sid: str | None = None
+    twilio_auth_token: SecretStr | None = None
+    twilio_phone_number: str | None = None
+    twilio_api_base_url: str = "https://api.twilio.com"
+
+    # Google Calendar (scheduling). Unset means the built-in SQLite calendar is used.
+    google_calendar_base_url: str = "https://www.googleapis.com/calendar/v3/"
+    google_calendar_id: str | None = None
+    google_service_account_file: Path | None = None
+
+    # Where Twilio reaches this server, e.g. https://receptionist.fly.dev. Signatures are
+    # checked against this URL, never against the Host header a proxy hands us.
+    public_base_url: str = "http://localhost:7860"
+    business_profile: Path = DEFAULT_PROFILE
+    data_dir: Path = PROJECT_ROOT / "data"
+    host: str = "0.0.0.0"
+    port: int = 7860
+    log_level: str = "INFO"
+
+    # Call behaviour.
+    stream_token_ttl_secs: float = Field(default=120.0, gt=0)
+    max_call_secs: float = Field(default=900.0, gt=0)
+    silence_reprompt_secs: float = Field(default=8.0, gt=0)
+    silence_reprompts: int = Field(default=2, ge=0)
+    # Largest Media Streams message accepted; Twilio's are about 300 bytes.
+    max_ws_message_bytes: int = Field(default=64 * 1024, gt=0)
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _public_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError("must be an absolute http(s) URL such as https://example.fly.dev")
+        return value.rstrip("/")
+
+    @field_validator("deepgram_base_url", "cartesia_base_url")
+    @classmethod
+    def _ws_url(cls, value: str) -> str:
+        if urlsplit(value).scheme not in ("ws", "wss"):
+            raise ValueError("must be a ws:// or wss:// URL")
+        return value.rstrip("/")
+
+    @field_validator("openai_base_url", "twilio_api_base_url", "google_calendar_base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if urlsplit(value).scheme not in ("http", "https"):
+            raise ValueError("must be an http:// or https:// URL")
+        return value
+
+    # ---- derived facts -------------------------------------------------------------------
+
+    @property
+    def database_path(self) -> Path:
+        """SQLite file holding calls, turns, tool calls, messages and the audit log."""
+        return self.data_dir / "receptionist.sqlite3"
+
+    @property
+    def cartesia_ws_url(self) -> str:
+        """Full Cartesia TTS WebSocket URL."""
+        return f"{self.cartesia_base_url}/tts/websocket"
+
+    @property
+    def stream_url(self) -> str:
+        """The Media Streams URL put in TwiML: wss:// for an https public URL."""
+        parts = urlsplit(self.public_base_url)
+        scheme = "wss" if parts.scheme == "https" else "ws"
+        return f"{scheme}://{parts.netloc}{parts.path}/twilio/ws"
+
+    @cached_property
+    def providers(self) -> dict[str, bool]:
+        """Which external providers are configured, by name."""
+        return {
+            "deepgram": _secret_set(self.deepgram_api_key),
+            "openai": _secret_set(self.openai_api_key),
+            "cartesia": _secret_set(self.cartesia_api_key) and bool(self.cartesia_voice_id),
+            "twilio": bool(self.twilio_account_sid) and _secret_set(self.twilio_auth_token),
+            "google_calendar": bool(self.google_calendar_id)
+            and self.google_service_account_file is not None,
+        }
+
+    @property
+    def missing_providers(self) -> list[str]:
+        """Providers a call cannot run without that are not configured."""
+        needed = ("deepgram", "openai", "cartesia")
+        return [name for name in needed if not self.providers[name]]
+
+    @property
+    def can_take_calls(self) -> bool:
+        """A call needs speech in, a model, and speech out."""
+        return not self.missing_providers

@@ -1,0 +1,33 @@
+"""Log configuration: one line per event, no caller details, no Pipecat debug chatter.
+
+Pipecat's DEBUG output includes transcripts and LLM messages, so it is never shown, whatever
+LOG_LEVEL says. Our own code logs masked numbers (`bot.pii`) and call ids, never names or words.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from loguru import logger
+
+_LEVELS = {"TRACE": 5, "DEBUG": 10, "INFO": 20, "SUCCESS": 25, "WARNING": 30, "ERROR": 40}
+
+
+def configure_logging(level: str) -> None:
+    """Send logs to stderr at `level`, with Pipecat capped at INFO."""
+    threshold = _LEVELS.get(level.upper(), 20)
+
+    def keep(record) -> bool:
+        if record["name"].startswith("pipecat"):
+            return record["level"].no >= max(threshold, _LEVELS["INFO"])
+        return record["level"].no >= threshold
+
+    logger.remove()
+    logger.add(
+        sys.stderr,
+        level=0,
+        filter=keep,
+        format="{time:YYYY-MM-DD HH:mm:ss.SSS} | {level: <7} | {name}:{line} | {message}",
+        backtrace=False,
+        diagnose=False,  # diagnose would print local variables, which may hold caller details
+    )

@@ -1,0 +1,1 @@
+"""Pipecat pipelines: one per call, shared by every transport (Twilio, WebRTC)."""

@@ -1,0 +1,233 @@
+"""The receptionist: one Pipecat pipeline per call, whatever the transport.
+
+    caller audio → Silero VAD + smart-turn → Deepgram STT → OpenAI LLM (+ tools) → Cartesia TTS → caller
+
+`CallRunner` builds that pipeline around a transport that Twilio (`pipelines.twilio_call`) or the
+WebRTC test page provides, greets the caller, stores every turn and tool call as it happens,
+re-prompts a silent caller, enforces the maximum call length, and closes the call record however
+the call ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from loguru import logger
+from pipecat.adapters.llm.schemas.tools_schema import ToolsSchema
+from pipecat.audio.turn.smart_turn.base_smart_turn import SmartTurnParams
+from pipecat.audio.turn.smart_turn.local_smart_turn_v3 import LocalSmartTurnAnalyzerV3
+from pipecat.audio.vad.silero import SileroVADAnalyzer
+from pipecat.audio.vad.vad_analyzer import VADParams
+from pipecat.frames.frames import EndFrame, TTSSpeakFrame
+from pipecat.pipeline.pipeline import Pipeline
+from pipecat.pipeline.worker import PipelineParams, PipelineWorker, ProcessorUnusablePolicy
+from pipecat.processors.aggregators.llm_context import LLMContext
+from pipecat.processors.aggregators.llm_response_universal import (
+    LLMContextAggregatorPair,
+    LLMUserAggregatorParams,
+)
+from pipecat.transports.base_transport import BaseTransport
+from pipecat.turns.user_stop import TurnAnalyzerUserTurnStopStrategy
+from pipecat.turns.user_turn_strategies import UserTurnStrategies
+from pipecat.workers.runner import WorkerRunner
+
+from bot.call_session import CallSession
+from bot.prompts import build_system_prompt
+from pipelines.services import make_llm, make_stt, make_tts
+from pipelines.tool_adapter import function_schemas
+from tools import tools_for
+
+# Longest silence after which smart-turn ends a turn it judged incomplete. Its default (3 s) is
+# the dead air callers complain about; 2 s still lets people pause while reading a number out.
+TURN_FALLBACK_SECS = 2.0
+# If the goodbye cannot be delivered (TTS stalled), the call is cut after this long anyway.
+END_GRACE_SECS = 20.0
+REPROMPTS = ("Are you still there?", "I'm still here if you need anything. Just say so.")
+SILENCE_GOODBYE = "I haven't heard anything, so I'll end the call now. Please call back any time. Goodbye."
+MAX_LENGTH_GOODBYE = (
+    "I'm sorry, we've reached the time limit for this call. Please call back if you need "
+    "anything else. Goodbye."
+)
+
+
+class CallRunner:
+    """Runs one call's pipeline to the end and keeps its record. Implements `CallControl`."""
+
+    def __init__(
+        self,
+        transport: BaseTransport,
+        session: CallSession,
+        *,
+        audio_in_rate: int,
+        audio_out_rate: int,
+    ) -> None:
+        self._transport = transport
+        self._session = session
+        self._reprompts = 0
+        self._end_task: asyncio.Task | None = None
+        session.control = self
+
+        tools = tools_for(session)
+        self._context = LLMContext(
+            messages=_opening_messages(session),
+            tools=ToolsSchema(standard_tools=function_schemas(session, tools)),
+        )
+        self._user_agg, self._assistant_agg = LLMContextAggregatorPair(
+            self._context,
+            user_params=LLMUserAggregatorParams(
+                vad_analyzer=SileroVADAnalyzer(params=VADParams(stop_secs=0.2)),
+                user_turn_strategies=UserTurnStrategies(
+                    stop=[
+                        TurnAnalyzerUserTurnStopStrategy(
+                            turn_analyzer=LocalSmartTurnAnalyzerV3(
+                                params=SmartTurnParams(stop_secs=TURN_FALLBACK_SECS)
+                            )
+                        )
+                    ]
+                ),
+                user_idle_timeout=session.settings.silence_reprompt_secs,
+            ),
+        )
+        prompt = build_system_prompt(session.profile, tool_names=[t.name for t in tools])
+        pipeline = Pipeline(
+            [
+                transport.input(),  # caller audio in
+                make_stt(session.settings, call_id=session.call_id),  # Deepgram
+                self._user_agg,  # VAD, end of turn, barge-in
+                make_llm(session.settings, system_prompt=prompt),  # OpenAI + tools
+                make_tts(session.settings),  # Cartesia
+                transport.output(),  # bot audio out
+                self._assistant_agg,  # keeps only what the caller heard
+            ]
+        )
+        self._worker = PipelineWorker(
+            pipeline,
+            params=PipelineParams(
+                audio_in_sample_rate=audio_in_rate,
+                audio_out_sample_rate=audio_out_rate,
+                enable_metrics=True,
+                enable_usage_metrics=True,
+            ),
+            idle_timeout_secs=120,
+            processor_unusable_policy=ProcessorUnusablePolicy.CANCEL,
+        )
+        self._register_events()
+
+    # ---- CallControl -------------------------------------------------------------------------
+
+    async def say(self, text: str) -> None:
+        """Speak a fixed line outside the LLM."""
+        await self._worker.queue_frames([TTSSpeakFrame(text)])
+
+    async def end_call(self, reason: str, farewell: str) -> None:
+        """Say the farewell, then end the pipeline; on the phone, hang up through Twilio."""
+        if not self._session.decide_end("COMPLETED", reason, hang_up=True):
+            return
+        goodbye = TTSSpeakFrame(farewell)
+        goodbye.interruptible = False
+        await self._worker.queue_frames([goodbye, EndFrame()])
+        self._end_task = asyncio.create_task(self._cancel_after(END_GRACE_SECS))
+
+    # ---- lifecycle ---------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Run the call until it ends, then close its record. Never raises."""
+        session = self._session
+        limit = asyncio.create_task(self._enforce_max_length())
+        try:
+            runner = WorkerRunner(handle_sigint=False)
+            await runner.add_workers(self._worker)
+            await runner.run()
+        except Exception as exc:
+            logger.exception("call {} pipeline crashed: {}", session.call_id, type(exc).__name__)
+            session.decide_end("FAILED", "pipeline_crashed")
+        finally:
+            limit.cancel()
+            if self._end_task:
+                self._end_task.cancel()
+            await self._close_record()
+
+    async def _close_record(self) -> None:
+        session = self._session
+        status, reason = session.end_status, session.end_reason
+        if status is None or reason is None:
+            status, reason = "FAILED", "pipeline_stopped"
+        try:
+            await session.store.finish_call(session.call_id, status, reason)
+        except Exception as exc:  # the record must not take the server down with it
+            logger.error("could not close call record {}: {}", session.call_id, type(exc).__name__)
+        logger.info("call {} ended: {} ({})", session.call_id, status, reason)
+
+    async def _enforce_max_length(self) -> None:
+        await asyncio.sleep(self._session.settings.max_call_secs)
+        await self.end_call("max_duration", MAX_LENGTH_GOODBYE)
+
+    async def _cancel_after(self, secs: float) -> None:
+        await asyncio.sleep(secs)
+        logger.warning("call {}: goodbye did not finish, cancelling", self._session.call_id)
+        await self._worker.cancel(reason="end_grace_expired")
+
+    def _register_events(self) -> None:
+        session, store = self._session, self._session.store
+
+        @self._transport.event_handler("on_client_connected")
+        async def _connected(transport, client) -> None:
+            await store.mark_connected(session.call_id)
+            await self.say(session.profile.greeting)
+
+        @self._transport.event_handler("on_client_disconnected")
+        async def _disconnected(transport, client) -> None:
+            if session.caller_turns:
+                session.decide_end("COMPLETED", "caller_hung_up")
+            else:
+                session.decide_end("ABANDONED", "caller_hung_up")
+            await self._worker.cancel(reason="caller_hung_up")
+
+        @self._user_agg.event_handler("on_user_turn_stopped")
+        async def _caller_turn(aggregator, strategy, message) -> None:
+            self._reprompts = 0
+            if message.content and message.content.strip():
+                session.caller_turns += 1
+                await store.add_turn(session.call_id, "caller", message.content)
+
+        @self._assistant_agg.event_handler("on_assistant_turn_stopped")
+        async def _bot_turn(aggregator, message) -> None:
+            if message.content and message.content.strip():
+                session.bot_turns += 1
+                await store.add_turn(
+                    session.call_id, "bot", message.content, interrupted=message.interrupted
+                )
+
+        @self._user_agg.event_handler("on_user_turn_idle")
+        async def _silence(aggregator) -> None:
+            limit = min(session.settings.silence_reprompts, len(REPROMPTS))
+            if self._reprompts < limit:
+                self._reprompts += 1
+                await self.say(REPROMPTS[self._reprompts - 1])
+            else:
+                await self.end_call("silence", SILENCE_GOODBYE)
+
+        @self._worker.event_handler("on_pipeline_error")
+        async def _error(worker, frame) -> None:
+            if getattr(frame, "fatal", False):
+                session.decide_end("FAILED", "provider_error")
+            logger.warning("call {} pipeline error (fatal={})", session.call_id, frame.fatal)
+
+        @self._worker.event_handler("on_idle_timeout")
+        async def _idle(worker) -> None:
+            session.decide_end("FAILED", "pipeline_idle")
+
+
+def _opening_messages(session: CallSession) -> list[dict]:
+    """What the model knows before the caller speaks: the greeting it already gave."""
+    caller = session.caller or "unknown"
+    return [
+        {
+            "role": "developer",
+            "content": (
+                f"Caller ID for this call: {caller}. It can be spoofed, so it is not proof of "
+                "identity. The greeting has been spoken; wait for the caller."
+            ),
+        }
+    ]
+

@@ -1,0 +1,60 @@
+"""Speech and language services for one call, built from settings.
+
+Every endpoint comes from settings, so the same code reaches the real providers, a compatible
+self-hosted service, or the tests' loopback fakes.
+"""
+
+from __future__ import annotations
+
+from pipecat.services.cartesia.tts import CartesiaTTSService
+from pipecat.services.deepgram.stt import DeepgramSTTService
+from pipecat.services.openai.llm import OpenAILLMService
+from pipecat.transcriptions.language import Language
+
+from bot.config import Settings
+
+
+def make_stt(settings: Settings, *, call_id: str) -> DeepgramSTTService:
+    """Deepgram live transcription; the call id is sent as Deepgram's billing tag."""
+    assert settings.deepgram_api_key is not None
+    return DeepgramSTTService(
+        api_key=settings.deepgram_api_key.get_secret_value(),
+        base_url=settings.deepgram_base_url,
+        tag=call_id,
+        settings=DeepgramSTTService.Settings(
+            model=settings.deepgram_model,
+            language=Language.EN,
+            interim_results=True,
+            smart_format=True,
+        ),
+    )
+
+
+def make_llm(settings: Settings, *, system_prompt: str) -> OpenAILLMService:
+    """OpenAI Chat Completions (or any compatible server at OPENAI_BASE_URL)."""
+    assert settings.openai_api_key is not None
+    return OpenAILLMService(
+        api_key=settings.openai_api_key.get_secret_value(),
+        base_url=settings.openai_base_url,
+        settings=OpenAILLMService.Settings(
+            model=settings.openai_model,
+            system_instruction=system_prompt,
+            temperature=0.3,
+        ),
+        # A tool stuck for this long is cancelled and the model answers without it.
+        function_call_timeout_secs=15.0,
+    )
+
+
+def make_tts(settings: Settings) -> CartesiaTTSService:
+    """Cartesia over its WebSocket; word timestamps keep the context to what was heard."""
+    assert settings.cartesia_api_key is not None
+    return CartesiaTTSService(
+        api_key=settings.cartesia_api_key.get_secret_value(),
+        url=settings.cartesia_ws_url,
+        settings=CartesiaTTSService.Settings(
+            model=settings.cartesia_model,
+            voice=settings.cartesia_voice_id,
+            language=Language.EN,
+        ),
+    )

@@ -1,0 +1,57 @@
+"""A phone call: Twilio Media Streams over a FastAPI WebSocket, at 8 kHz in and out."""
+
+from __future__ import annotations
+
+from fastapi import WebSocket
+from pipecat.transports.websocket.fastapi import (
+    FastAPIWebsocketParams,
+    FastAPIWebsocketTransport,
+)
+
+from bot.call_session import CallSession
+from bot.media_stream import DropCounter, StreamStart
+from bot.twilio_rest import TwilioUnavailable
+from pipelines.receptionist import CallRunner
+from pipelines.twilio_serializer import GuardedTwilioSerializer
+
+# Twilio streams 8 kHz μ-law. Running the pipeline at 8 kHz avoids resampling, and each 20 ms
+# packet becomes one frame at once instead of 100 ms resampler bursts.
+TWILIO_RATE = 8000
+
+
+async def run_twilio_call(
+    websocket: WebSocket, start: StreamStart, session: CallSession, drops: DropCounter
+) -> None:
+    """Run the receptionist on an accepted, authenticated Media Streams socket."""
+
+    async def hang_up_if_requested() -> None:
+        # Only a deliberate goodbye hangs up; on failure the socket just closes, and Twilio plays
+        # the voicemail fallback that follows </Connect> in our TwiML.
+        if session.hang_up_on_end and session.twilio is not None:
+            try:
+                await session.twilio.hang_up(start.call_sid)
+            except TwilioUnavailable:
+                pass
+
+    serializer = GuardedTwilioSerializer(
+        stream_sid=start.stream_sid,
+        call_sid=start.call_sid,
+        max_message_bytes=session.settings.max_ws_message_bytes,
+        drops=drops,
+        on_end=hang_up_if_requested,
+    )
+    transport = FastAPIWebsocketTransport(
+        websocket,
+        FastAPIWebsocketParams(
+            audio_in_enabled=True,
+            audio_out_enabled=True,
+            add_wav_header=False,
+            serializer=serializer,
+            allowed_origins=[],  # Twilio sends no Origin; the stream token authenticates.
+        ),
+    )
+    runner = CallRunner(transport, session, audio_in_rate=TWILIO_RATE, audio_out_rate=TWILIO_RATE)
+    try:
+        await runner.run()
+    finally:
+        await session.store.add_malformed_frames(session.call_id, drops.total)

@@ -1,0 +1,267 @@
+"""The receptionist's HTTP and WebSocket server (FastAPI + uvicorn).
+
+Routes:
+- POST /twilio/voice       Twilio voice webhook: signed; answers with TwiML that streams the call here
+- WS   /twilio/ws          Twilio Media Streams: one Pipecat pipeline per call
+- POST /twilio/recording   voicemail left through the TwiML fallback
+- POST /twilio/stream-status  Media Streams status callbacks (why a stream died)
+- GET  /health, /ready     liveness, and whether calls can be answered
+
+Run: `uv run server.py`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import uvicorn
+from fastapi import FastAPI, Request, Response, WebSocket, WebSocketDisconnect
+from fastapi.responses import JSONResponse
+from loguru import logger
+from starlette.datastructures import FormData
+
+from bot.app_state import AppState
+from bot.call_session import CallSession
+from bot.config import Settings
+from bot.logging_setup import configure_logging
+from bot.media_stream import DropCounter, read_stream_start
+from bot.pii import mask_phone
+from bot.profile import ProfileError, load_profile
+from bot.twilio_webhook import (
+    connect_twiml,
+    empty_twiml,
+    signature_is_valid,
+    stream_token,
+    token_matches,
+    voicemail_twiml,
+)
+
+FALLBACK_MESSAGE = (
+    "Sorry, our receptionist is having trouble right now. Please leave your name, number and a "
+    "short message after the tone, and we will call you back."
+)
+SWEEP_EVERY_SECS = 60.0
+XML = "application/xml"
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Open shared resources; close stale call records periodically; release on shutdown."""
+    settings: Settings = getattr(app.state, "settings", None) or Settings()
+    configure_logging(settings.log_level)
+    try:
+        state = await AppState.start(settings)
+    except ProfileError as exc:
+        logger.error("{}", exc)
+        raise SystemExit(2) from None
+    app.state.app = state
+    state.log_providers()
+    sweeper = asyncio.create_task(_sweep_forever(state))
+    try:
+        yield
+    finally:
+        sweeper.cancel()
+        await state.stop()
+
+
+async def _sweep_forever(state: AppState) -> None:
+    while True:
+        await asyncio.sleep(SWEEP_EVERY_SECS)
+        with contextlib.suppress(Exception):
+            await state.store.sweep_stale_calls(older_than_secs=state.settings.max_call_secs + 120)
+
+
+app = FastAPI(title="AI phone receptionist", lifespan=lifespan)
+
+
+def _state(request: Request | WebSocket) -> AppState:
+    return request.app.state.app
+
+
+async def _signed_form(request: Request) -> FormData | None:
+    """The webhook's form fields if Twilio's signature checks out, else None."""
+    state = _state(request)
+    form = await request.form()
+    token = state.settings.twilio_auth_token
+    ok = signature_is_valid(
+        token.get_secret_value() if token else None,
+        state.settings.public_base_url,
+        request.url.path,
+        request.url.query,
+        form,
+        request.headers.get("X-Twilio-Signature"),
+    )
+    if not ok:
+        logger.warning("rejected {} with a missing or invalid Twilio signature", request.url.path)
+    return form if ok else None
+
+
+def _forbidden() -> Response:
+    return Response("invalid signature", status_code=403, media_type="text/plain")
+
+
+@app.get("/health")
+async def health(request: Request) -> dict:
+    """Liveness, with which providers are configured."""
+    state = _state(request)
+    return {"status": "ok", "providers": state.settings.providers}
+
+
+@app.get("/ready")
+async def ready(request: Request) -> JSONResponse:
+    """Ready only when a call can be answered by the receptionist."""
+    settings = _state(request).settings
+    body = {
+        "ready": settings.can_take_calls,
+        "providers": settings.providers,
+        "missing": settings.missing_providers,
+    }
+    return JSONResponse(body, status_code=200 if settings.can_take_calls else 503)
+
+
+@app.post("/twilio/voice")
+async def twilio_voice(request: Request) -> Response:
+    """Answer an incoming call with TwiML that streams it to /twilio/ws."""
+    form = await _signed_form(request)
+    if form is None:
+        return _forbidden()
+    state, settings = _state(request), _state(request).settings
+    call_sid = str(form.get("CallSid") or "")
+    if not call_sid.startswith("CA"):
+        return Response("missing CallSid", status_code=400, media_type="text/plain")
+    caller, called = str(form.get("From") or ""), str(form.get("To") or "")
+    _, created = await state.store.open_twilio_call(call_sid, caller, called, state.profile_name)
+    recording = f"{settings.public_base_url}/twilio/recording"
+    if not settings.can_take_calls:
+        await state.store.finish_call(call_sid, "FAILED", "providers_not_configured")
+        return Response(voicemail_twiml(FALLBACK_MESSAGE, recording), media_type=XML)
+    await state.store.issue_stream_token(call_sid)
+    if created:
+        logger.info("incoming call {} from {}", call_sid, mask_phone(caller))
+    twiml = connect_twiml(
+        stream_url=settings.stream_url,
+        parameters={
+            "from_number": caller,
+            "to_number": called,
+            "token": stream_token(state.stream_secret, call_sid),
+        },
+        fallback_message=FALLBACK_MESSAGE,
+        recording_action=recording,
+        status_callback=f"{settings.public_base_url}/twilio/stream-status",
+    )
+    return Response(twiml, media_type=XML)
+
+
+@app.websocket("/twilio/ws")
+async def twilio_stream(websocket: WebSocket) -> None:
+    """Media Streams: accept only a `start` that carries this call's unused stream token."""
+    from pipelines.twilio_call import run_twilio_call  # Pipecat loads only when a call arrives
+
+    state, settings = _state(websocket), _state(websocket).settings
+    await websocket.accept()
+    drops = DropCounter()
+
+    async def receive() -> str | bytes:
+        message = await websocket.receive()
+        if message["type"] == "websocket.disconnect":
+            raise WebSocketDisconnect(message.get("code", 1000))
+        return message.get("text") if message.get("text") is not None else message.get("bytes")
+
+    try:
+        start = await asyncio.wait_for(
+            read_stream_start(receive, settings.max_ws_message_bytes, drops), timeout=10
+        )
+    except (TimeoutError, WebSocketDisconnect):
+        start = None
+    token = start.parameters.get("token") if start else None
+    accepted = (
+        start is not None
+        and token_matches(state.stream_secret, start.call_sid, token)
+        and await state.store.consume_stream_token(start.call_sid, settings.stream_token_ttl_secs)
+    )
+    call = await state.store.get_call(start.call_sid) if accepted and start else None
+    if start is None or call is None or call.status != "ACTIVE":
+        await state.store.audit("twilio", "stream.rejected", None, {"has_start": start is not None})
+        logger.warning("rejected a media stream without a valid stream token")
+        with contextlib.suppress(Exception):
+            await websocket.close(code=1008, reason="invalid stream token")
+        return
+    session = CallSession(
+        call_id=call.id,
+        transport="twilio",
+        caller=call.caller,
+        called=call.called,
+        profile=state.profile,
+        profile_name=state.profile_name,
+        settings=settings,
+        store=state.store,
+        twilio=state.twilio,
+        call_sid=start.call_sid,
+    )
+    state.active_calls.add(call.id)
+    try:
+        await run_twilio_call(websocket, start, session, drops)
+    finally:
+        state.active_calls.discard(call.id)
+
+
+@app.post("/twilio/recording")
+async def twilio_recording(request: Request) -> Response:
+    """A voicemail left after the fallback apology: keep it as a message for the business."""
+    form = await _signed_form(request)
+    if form is None:
+        return _forbidden()
+    state = _state(request)
+    call_sid = str(form.get("CallSid") or "")
+    call = await state.store.get_call(call_sid) if call_sid else None
+    await state.store.add_message(
+        call_id=call.id if call else None,
+        body="Voicemail recording",
+        source="voicemail",
+        callback=str(form.get("From") or "") or None,
+        recording_url=str(form.get("RecordingUrl") or "") or None,
+    )
+    if call is not None:
+        await state.store.finish_call(call.id, "FAILED", "voicemail_fallback")
+    return Response(empty_twiml(), media_type=XML)
+
+
+@app.post("/twilio/stream-status")
+async def twilio_stream_status(request: Request) -> Response:
+    """Record Media Streams lifecycle events; the only server-side trace of why a stream died."""
+    form = await _signed_form(request)
+    if form is None:
+        return _forbidden()
+    call_sid = str(form.get("CallSid") or "") or None
+    detail = {k: str(form.get(k) or "") for k in ("StreamSid", "StreamEvent", "StreamError")}
+    await _state(request).store.audit("twilio", "stream.status", call_sid, detail)
+    return Response(empty_twiml(), media_type=XML)
+
+
+def main() -> None:
+    """Validate configuration, then serve."""
+    settings = Settings()
+    configure_logging(settings.log_level)
+    try:
+        load_profile(settings.business_profile)
+    except ProfileError as exc:
+        logger.error("{}", exc)
+        sys.exit(2)
+    app.state.settings = settings
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
+        ws_max_size=1024 * 1024,  # larger messages are dropped by our own check, not the socket
+        timeout_graceful_shutdown=30,
+        proxy_headers=False,
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,89 @@
+"""Server plumbing shared by the fakes: a loopback websockets server and a loopback aiohttp app."""
+
+from __future__ import annotations
+
+import itertools
+import time
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import urlsplit
+
+from aiohttp import web
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.http11 import Request, Response
+
+HOST = "127.0.0.1"
+
+
+def now() -> float:
+    """The clock every record's ``t`` uses (comparable across processes on Linux)."""
+    return time.monotonic()
+
+
+class WebSocketFake:
+    """Base class: a websockets (new asyncio API) server on 127.0.0.1, port chosen by the OS.
+
+    Subclasses set ``path_suffix`` (handshakes to any other path get a 404) and implement
+    ``handle(ws, conn_id)``.
+    """
+
+    path_suffix: str = "/"
+
+    def __init__(self) -> None:
+        self.port: int = 0
+        self._server: Server | None = None
+        self._conn_ids = itertools.count(1)
+
+    async def start(self) -> None:
+        """Bind 127.0.0.1:0 and start serving; sets ``port``."""
+        self._server = await serve(
+            self._handle, HOST, 0, process_request=self._check_path, ping_interval=None
+        )
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    async def stop(self) -> None:
+        """Close every connection and the listening socket."""
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+            self._server = None
+
+    def _check_path(self, ws: ServerConnection, request: Request) -> Response | None:
+        if not urlsplit(request.path).path.endswith(self.path_suffix):
+            return ws.respond(HTTPStatus.NOT_FOUND, f"fake serves only *{self.path_suffix}\n")
+        return None
+
+    async def _handle(self, ws: ServerConnection) -> None:
+        await self.handle(ws, next(self._conn_ids))
+
+    async def handle(self, ws: ServerConnection, conn_id: int) -> None:
+        """Serve one connection (implemented by subclasses)."""
+        raise NotImplementedError
+
+
+class HTTPFake:
+    """Base class: an aiohttp application on 127.0.0.1, port chosen by the OS."""
+
+    def __init__(self) -> None:
+        self.port: int = 0
+        self.app = web.Application()
+        self._runner: web.AppRunner | None = None
+
+    async def start(self) -> None:
+        """Bind 127.0.0.1:0 and start serving; sets ``port``."""
+        self._runner = web.AppRunner(self.app, access_log=None, shutdown_timeout=1.0)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, HOST, 0)
+        await site.start()
+        self.port = self._runner.addresses[0][1]
+
+    async def stop(self) -> None:
+        """Stop serving (in-flight handlers get about a second to finish)."""
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+
+def json_error(status: int, body: dict[str, Any]) -> web.Response:
+    """A JSON error response."""
+    return web.json_response(body, status=status)

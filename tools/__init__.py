@@ -1,0 +1,21 @@
+"""The tools the LLM can call. One module per tool, its schema beside its handler.
+
+Adding a tool means adding a module that defines `TOOL = Tool(...)` and one line in `ALL_TOOLS`.
+Handlers take the call session and the raw arguments and return a JSON-able dict. They never
+raise for bad input: they return `{"ok": False, "error": "<something the bot can say>"}`.
+"""
+
+from __future__ import annotations
+
+from tools import end_call
+from tools.base import Tool
+
+ALL_TOOLS: list[Tool] = [end_call.TOOL]
+
+
+def tools_for(session) -> list[Tool]:
+    """The tools registered with the LLM for this call, after each tool's availability check."""
+    return [tool for tool in ALL_TOOLS if tool.available(session)]
+
+
+__all__ = ["ALL_TOOLS", "Tool", "tools_for"]
