@@ -39,6 +39,7 @@ from bot.twilio_webhook import (
     token_matches,
     voicemail_twiml,
 )
+from pipelines.twilio_call import run_twilio_call
 
 FALLBACK_MESSAGE = (
     "Sorry, our receptionist is having trouble right now. Please leave your name, number and a "
@@ -159,8 +160,6 @@ async def twilio_voice(request: Request) -> Response:
 @app.websocket("/twilio/ws")
 async def twilio_stream(websocket: WebSocket) -> None:
     """Media Streams: accept only a `start` that carries this call's unused stream token."""
-    from pipelines.twilio_call import run_twilio_call  # Pipecat loads only when a call arrives
-
     state, settings = _state(websocket), _state(websocket).settings
     await websocket.accept()
     drops = DropCounter()

@@ -21,6 +21,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -192,14 +193,21 @@ class BusinessProfile(_Strict):
                     raise ValueError(f"{day} has overlapping opening windows")
         return {day: sorted(value.get(day, []), key=lambda w: w.open) for day in WEEKDAYS}
 
-    @model_validator(mode="after")
-    def _default_service_exists(self) -> BusinessProfile:
-        ids = [s.id for s in self.services]
+    @field_validator("services")
+    @classmethod
+    def _unique_service_ids(cls, value: list[Service]) -> list[Service]:
+        ids = [s.id for s in value]
         if len(set(ids)) != len(ids):
-            raise ValueError("services: two services share an id")
-        if self.default_service not in ids:
-            raise ValueError(f"default_service '{self.default_service}' is not one of {ids}")
-        return self
+            raise ValueError("two services share an id")
+        return value
+
+    @field_validator("default_service")
+    @classmethod
+    def _default_service_exists(cls, value: str, info: ValidationInfo) -> str:
+        ids = [s.id for s in info.data.get("services", [])]
+        if ids and value not in ids:
+            raise ValueError(f"'{value}' is not one of the service ids: {', '.join(ids)}")
+        return value
 
     @property
     def tz(self) -> ZoneInfo:

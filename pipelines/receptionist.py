@@ -125,8 +125,14 @@ class CallRunner:
             return
         goodbye = TTSSpeakFrame(farewell)
         goodbye.interruptible = False
-        await self._worker.queue_frames([goodbye, EndFrame()])
-        self._end_task = asyncio.create_task(self._cancel_after(END_GRACE_SECS))
+        # Queued from a task so a tool asking to end the call can return its result first.
+        self._end_task = asyncio.create_task(self._finish([goodbye, EndFrame()]))
+
+    async def _finish(self, frames: list) -> None:
+        await self._worker.queue_frames(frames)
+        await asyncio.sleep(END_GRACE_SECS)
+        logger.warning("call {}: goodbye did not finish, cancelling", self._session.call_id)
+        await self._worker.cancel(reason="end_grace_expired")
 
     # ---- lifecycle ---------------------------------------------------------------------------
 
@@ -161,11 +167,6 @@ class CallRunner:
     async def _enforce_max_length(self) -> None:
         await asyncio.sleep(self._session.settings.max_call_secs)
         await self.end_call("max_duration", MAX_LENGTH_GOODBYE)
-
-    async def _cancel_after(self, secs: float) -> None:
-        await asyncio.sleep(secs)
-        logger.warning("call {}: goodbye did not finish, cancelling", self._session.call_id)
-        await self._worker.cancel(reason="end_grace_expired")
 
     def _register_events(self) -> None:
         session, store = self._session, self._session.store

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from typing import Any
@@ -46,15 +47,19 @@ def _bind(session: CallSession, tool: Tool):
                 logger.exception("tool {} failed: {}", tool.name, type(exc).__name__)
                 result = error("Something went wrong on our side with that request.")
         duration_ms = (time.perf_counter() - t0) * 1000
-        await session.store.add_tool_call(
-            session.call_id,
-            name=tool.name,
-            tool_call_id=params.tool_call_id,
-            arguments=arguments,
-            result=result,
-            ok=bool(result.get("ok")),
-            started_at=started_at,
-            duration_ms=duration_ms,
+        # Shielded: a tool that ends the call makes Pipecat cancel this handler, and the record
+        # of the tool call must be written all the same.
+        await asyncio.shield(
+            session.store.add_tool_call(
+                session.call_id,
+                name=tool.name,
+                tool_call_id=params.tool_call_id,
+                arguments=arguments,
+                result=result,
+                ok=bool(result.get("ok")),
+                started_at=started_at,
+                duration_ms=duration_ms,
+            )
         )
         run_llm = tool.run_llm_after or not result.get("ok")
         await params.result_callback(

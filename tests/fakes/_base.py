@@ -5,7 +5,6 @@ from __future__ import annotations
 import itertools
 import time
 from http import HTTPStatus
-from typing import Any
 from urllib.parse import urlsplit
 
 from aiohttp import web
@@ -83,7 +82,3 @@ class HTTPFake:
             await self._runner.cleanup()
             self._runner = None
 
-
-def json_error(status: int, body: dict[str, Any]) -> web.Response:
-    """A JSON error response."""
-    return web.json_response(body, status=status)

@@ -1,0 +1,52 @@
+"""Loopback fakes of every external service the receptionist talks to, plus a fake Twilio caller.
+
+- ``FakeDeepgram`` (deepgram.py): live STT WebSocket, transcripts scripted per ``tag``.
+- ``FakeOpenAI`` (openai.py): Chat Completions SSE, replies chosen by a responder / ``ScriptedLLM``.
+- ``FakeCartesia`` (cartesia.py): TTS WebSocket producing sine tones with word timestamps.
+- ``FakeTwilioREST`` (twilio_rest.py): call updates (hang-up), outbound calls, SMS.
+- ``ProviderFakes`` (world.py): the four above in one background thread, with ``env()``.
+- ``FakeTwilioCaller`` (caller.py): plays Twilio's webhook + Media Streams against the server.
+
+Conventions: ``await fake.start()`` binds 127.0.0.1:0 and sets ``.port``; ``await fake.stop()``.
+Records are plain lists of dicts with a ``t`` (``time.monotonic()``), appended only on the
+fake's own loop. Control methods (``reset``, ``fail_next``, ``hang_next``) are coroutines: await
+them in-process, or run them through ``ProviderFakes.call`` from another thread.
+"""
+
+from .caller import FakeTwilioCaller, dominant_freq, ulaw_silence, ulaw_tone
+from .cartesia import FakeCartesia, hashed_freq
+from .deepgram import FakeDeepgram
+from .openai import (
+    FakeOpenAI,
+    Rule,
+    ScriptedLLM,
+    Text,
+    ToolCall,
+    ToolCalls,
+    last_user_text,
+    tool_names,
+    tool_results,
+)
+from .twilio_rest import FakeTwilioREST
+from .world import ProviderFakes
+
+__all__ = [
+    "FakeCartesia",
+    "FakeDeepgram",
+    "FakeOpenAI",
+    "FakeTwilioCaller",
+    "FakeTwilioREST",
+    "ProviderFakes",
+    "Rule",
+    "ScriptedLLM",
+    "Text",
+    "ToolCall",
+    "ToolCalls",
+    "dominant_freq",
+    "hashed_freq",
+    "last_user_text",
+    "tool_names",
+    "tool_results",
+    "ulaw_silence",
+    "ulaw_tone",
+]

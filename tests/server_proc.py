@@ -1,0 +1,105 @@
+"""Start the real server (`server.py`) as a separate process, pointed at the provider fakes."""
+
+from __future__ import annotations
+
+import os
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+# What Twilio would see: a public https URL in front of the server. Signatures are computed
+# against it, as Twilio does, while the fake caller really connects to 127.0.0.1.
+PUBLIC_BASE_URL = "https://receptionist.example.test"
+
+# Settings the server must not pick up from the developer's shell.
+_SCRUB = (
+    "DEEPGRAM_", "OPENAI_", "CARTESIA_", "TWILIO_", "GOOGLE_", "PUBLIC_BASE_URL",
+    "BUSINESS_PROFILE", "DATA_DIR", "HOST", "PORT", "LOG_LEVEL", "MAX_CALL_SECS",
+    "SILENCE_", "STREAM_TOKEN_", "MAX_WS_", "PIPECAT_",
+)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class RunningServer:
+    """A server process under test, with its database and log."""
+
+    proc: subprocess.Popen
+    url: str
+    public_base_url: str
+    data_dir: Path
+    log_path: Path
+
+    @property
+    def db_path(self) -> Path:
+        return self.data_dir / "receptionist.sqlite3"
+
+    def rows(self, sql: str, params: tuple = ()) -> list[sqlite3.Row]:
+        """Read the server's database (a separate read-only connection)."""
+        conn = sqlite3.connect(f"file:{self.db_path}?mode=ro", uri=True, timeout=5)
+        conn.row_factory = sqlite3.Row
+        try:
+            return list(conn.execute(sql, params).fetchall())
+        finally:
+            conn.close()
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=5)
+
+
+def start_server(tmp_dir: Path, env: dict[str, str], *, timeout: float = 60.0) -> RunningServer:
+    """Run `server.py` on a free port with `env` on top of a scrubbed environment."""
+    port = free_port()
+    data_dir = tmp_dir / "data"
+    log_path = tmp_dir / "server.log"
+    base = {k: v for k, v in os.environ.items() if not k.startswith(_SCRUB)}
+    full_env = base | {
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        "DATA_DIR": str(data_dir),
+        "PUBLIC_BASE_URL": PUBLIC_BASE_URL,
+        "LOG_LEVEL": "INFO",
+    } | env
+    log = log_path.open("wb")
+    # cwd is the temp dir so a developer's .env in the project root is never read.
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "server.py")],
+        cwd=tmp_dir,
+        env=full_env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    server = RunningServer(proc, f"http://127.0.0.1:{port}", PUBLIC_BASE_URL, data_dir, log_path)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}:\n{server.log()}")
+        try:
+            if httpx.get(f"{server.url}/health", timeout=1).status_code == 200:
+                return server
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    server.stop()
+    raise RuntimeError(f"server did not become healthy:\n{server.log()}")
