@@ -3,12 +3,7 @@
 from __future__ import annotations
 
 from bot.profile import WEEKDAYS, BusinessProfile, OpeningWindow
-
-
-def _speak_clock(t) -> str:
-    hour = t.hour % 12 or 12
-    suffix = "AM" if t.hour < 12 else "PM"
-    return f"{hour}:{t.minute:02d} {suffix}" if t.minute else f"{hour} {suffix}"
+from bot.speech import speak_time
 
 
 def describe_hours(hours: dict[str, list[OpeningWindow]]) -> str:
@@ -17,7 +12,7 @@ def describe_hours(hours: dict[str, list[OpeningWindow]]) -> str:
     for day in WEEKDAYS:
         windows = hours.get(day, [])
         if windows:
-            spans = " and ".join(f"{_speak_clock(w.open)} to {_speak_clock(w.close)}" for w in windows)
+            spans = " and ".join(f"{speak_time(w.open)} to {speak_time(w.close)}" for w in windows)
             lines.append(f"- {day.capitalize()}: {spans}")
         else:
             lines.append(f"- {day.capitalize()}: closed")

@@ -183,12 +183,14 @@ async def test_deepgram_protocol_details(deepgram: FakeDeepgram) -> None:
         assert final["start"] == 0.0 and final["duration"] == pytest.approx(0.5)
 
         # The same utterance goes on after a short pause: not a new line.
-        await ws.send(bytes(1600) + tone)
+        await ws.send(bytes(1600))
+        await ws.send(tone)
         tail, _ = await finalize()
         assert tail["channel"]["alternatives"][0]["transcript"] == ""
 
         # A real pause, then new speech: the next line.
-        await ws.send(bytes(9600) + tone)
+        await ws.send(bytes(9600))
+        await ws.send(tone)
         await ws.recv()  # interim
         second, _ = await finalize()
         assert second["channel"]["alternatives"][0]["transcript"] == "second line"
@@ -243,7 +245,7 @@ async def test_openai_llm_service_tool_round_trip(openai_fake: FakeOpenAI) -> No
         tools=ToolsSchema(standard_tools=[schema]),
     )
     user_agg, assistant_agg = LLMContextAggregatorPair(context)
-    await run_test(Pipeline([user_agg, llm, assistant_agg]), frames_to_send=[LLMRunFrame(), SleepFrame(1.0)])
+    await run_test(Pipeline([user_agg, llm, assistant_agg]), frames_to_send=[LLMRunFrame(), SleepFrame(0.5)])
 
     assert calls == [{"date": "2026-12-01", "time": "10:00"}]
     assert len(openai_fake.requests) == 2
@@ -260,7 +262,12 @@ async def test_openai_llm_service_tool_round_trip(openai_fake: FakeOpenAI) -> No
 
 
 async def test_openai_sdk_streaming_usage_failures_and_hangs(openai_fake: FakeOpenAI) -> None:
-    client = openai_sdk.AsyncOpenAI(api_key="k", base_url=openai_fake.url, max_retries=0, timeout=5.0)
+    async with openai_sdk.AsyncOpenAI(api_key="k", base_url=openai_fake.url, max_retries=0, timeout=5.0) as client:
+        await _exercise_openai_sdk(openai_fake, client)
+    assert [r["status"] for r in openai_fake.requests] == [200, 200, 503, None]
+
+
+async def _exercise_openai_sdk(openai_fake: FakeOpenAI, client: openai_sdk.AsyncOpenAI) -> None:
     openai_fake.responder = lambda body: Text("Hello there,  how can I help?")
     stream = await client.chat.completions.create(
         model="m", messages=[{"role": "user", "content": "hi"}], stream=True,
@@ -294,7 +301,6 @@ async def test_openai_sdk_streaming_usage_failures_and_hangs(openai_fake: FakeOp
         await client.chat.completions.create(
             model="m", messages=[{"role": "user", "content": "x"}], stream=True, timeout=0.3
         )
-    assert [r["status"] for r in openai_fake.requests] == [200, 200, 503, None]
 
 
 def test_scripted_llm_rules() -> None:
