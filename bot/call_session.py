@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from bot.config import Settings
 from bot.profile import BusinessProfile
 from bot.storage import Store
 from bot.twilio_rest import TwilioRest
+
+CallEvents = Callable[[str, dict[str, Any]], Awaitable[None]]
+
+
+async def _no_events(kind: str, data: dict[str, Any]) -> None:
+    return None
 
 
 class CallControl(Protocol):
@@ -39,6 +46,8 @@ class CallSession:
     twilio: TwilioRest | None  # None when Twilio REST is not configured
     call_sid: str | None = None
     control: CallControl | None = None
+    # Live view of the call (transcript, tool calls, latency) for the WebRTC test page.
+    events: CallEvents = _no_events
     started_monotonic: float = field(default_factory=time.monotonic)
 
     # How the call ended. The first decision wins, so a hang-up racing a goodbye keeps the goodbye.
@@ -49,6 +58,13 @@ class CallSession:
     hang_up_on_end: bool = False
     caller_turns: int = 0
     bot_turns: int = 0
+
+    async def emit(self, kind: str, data: dict[str, Any]) -> None:
+        """Report something that happened on the call to whoever watches it live."""
+        try:
+            await self.events(kind, data)
+        except Exception:  # a watcher going away must not disturb the call
+            pass
 
     def decide_end(self, status: str, reason: str, *, hang_up: bool = False) -> bool:
         """Record how the call is ending; returns False if an earlier decision stands."""

@@ -12,7 +12,9 @@ def mask_phone(number: str | None) -> str:
     digits = number.lstrip("+")
     if len(digits) <= 4:
         return "***"
-    return ("+" if number.startswith("+") else "") + digits[0] + "*" * (len(digits) - 5) + digits[-4:]
+    return (
+        ("+" if number.startswith("+") else "") + digits[0] + "*" * (len(digits) - 5) + digits[-4:]
+    )
 
 
 def fingerprint(text: str | None) -> str:

@@ -69,6 +69,16 @@ CREATE TABLE IF NOT EXISTS tool_calls (
 );
 CREATE INDEX IF NOT EXISTS tool_calls_call ON tool_calls (call_id);
 
+CREATE TABLE IF NOT EXISTS turn_latency (
+    id            INTEGER PRIMARY KEY,
+    call_id       TEXT NOT NULL REFERENCES calls (id),
+    measured_from TEXT,
+    total_ms      REAL NOT NULL,
+    breakdown     TEXT NOT NULL,
+    at            TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS turn_latency_call ON turn_latency (call_id);
+
 CREATE TABLE IF NOT EXISTS messages (
     id          INTEGER PRIMARY KEY,
     call_id     TEXT REFERENCES calls (id),
@@ -245,7 +255,9 @@ class Store:
                 (status, reason, utc_now(), call_id),
             )
             if cur.rowcount:
-                await db.audit("system", "call.ended", call_id, {"status": status, "reason": reason})
+                await db.audit(
+                    "system", "call.ended", call_id, {"status": status, "reason": reason}
+                )
         return bool(cur.rowcount)
 
     async def add_malformed_frames(self, call_id: str, count: int) -> None:
@@ -305,7 +317,9 @@ class Store:
 
     # ---- turns and tool calls ----------------------------------------------------------------
 
-    async def add_turn(self, call_id: str, role: str, text: str, *, interrupted: bool = False) -> int:
+    async def add_turn(
+        self, call_id: str, role: str, text: str, *, interrupted: bool = False
+    ) -> int:
         """Append one turn (caller or bot) to a call; returns its sequence number."""
         async with self._tx() as db:
             row = await db.fetchone(
@@ -345,6 +359,21 @@ class Store:
                     int(ok),
                     started_at,
                     duration_ms,
+                ),
+            )
+
+    async def add_turn_latency(self, call_id: str, summary: dict[str, Any]) -> None:
+        """Store one reply's latency waterfall (see `pipelines.latency`)."""
+        async with self._tx() as db:
+            await db.execute(
+                "INSERT INTO turn_latency (call_id, measured_from, total_ms, breakdown, at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (
+                    call_id,
+                    summary.get("measured_from"),
+                    float(summary.get("total_ms") or 0.0),
+                    json.dumps(summary),
+                    utc_now(),
                 ),
             )
 

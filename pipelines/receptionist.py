@@ -33,6 +33,7 @@ from pipecat.workers.runner import WorkerRunner
 
 from bot.call_session import CallSession
 from bot.prompts import build_system_prompt
+from pipelines.latency import latency_observer
 from pipelines.services import make_llm, make_stt, make_tts
 from pipelines.tool_adapter import function_schemas
 from tools import tools_for
@@ -43,7 +44,9 @@ TURN_FALLBACK_SECS = 2.0
 # If the goodbye cannot be delivered (TTS stalled), the call is cut after this long anyway.
 END_GRACE_SECS = 20.0
 REPROMPTS = ("Are you still there?", "I'm still here if you need anything. Just say so.")
-SILENCE_GOODBYE = "I haven't heard anything, so I'll end the call now. Please call back any time. Goodbye."
+SILENCE_GOODBYE = (
+    "I haven't heard anything, so I'll end the call now. Please call back any time. Goodbye."
+)
 MAX_LENGTH_GOODBYE = (
     "I'm sorry, we've reached the time limit for this call. Please call back if you need "
     "anything else. Goodbye."
@@ -109,6 +112,7 @@ class CallRunner:
                 enable_usage_metrics=True,
             ),
             idle_timeout_secs=120,
+            observers=[latency_observer(session)],
             processor_unusable_policy=ProcessorUnusablePolicy.CANCEL,
         )
         self._register_events()
@@ -163,6 +167,9 @@ class CallRunner:
         except Exception as exc:  # the record must not take the server down with it
             logger.error("could not close call record {}: {}", session.call_id, type(exc).__name__)
         logger.info("call {} ended: {} ({})", session.call_id, status, reason)
+        await session.emit(
+            "ended", {"call_id": session.call_id, "status": status, "reason": reason}
+        )
 
     async def _enforce_max_length(self) -> None:
         await asyncio.sleep(self._session.settings.max_call_secs)
@@ -174,6 +181,7 @@ class CallRunner:
         @self._transport.event_handler("on_client_connected")
         async def _connected(transport, client) -> None:
             await store.mark_connected(session.call_id)
+            await session.emit("call", {"call_id": session.call_id, "transport": session.transport})
             await self.say(session.profile.greeting)
 
         @self._transport.event_handler("on_client_disconnected")
@@ -190,6 +198,7 @@ class CallRunner:
             if message.content and message.content.strip():
                 session.caller_turns += 1
                 await store.add_turn(session.call_id, "caller", message.content)
+                await session.emit("transcript", {"role": "caller", "text": message.content})
 
         @self._assistant_agg.event_handler("on_assistant_turn_stopped")
         async def _bot_turn(aggregator, message) -> None:
@@ -197,6 +206,10 @@ class CallRunner:
                 session.bot_turns += 1
                 await store.add_turn(
                     session.call_id, "bot", message.content, interrupted=message.interrupted
+                )
+                await session.emit(
+                    "transcript",
+                    {"role": "bot", "text": message.content, "interrupted": message.interrupted},
                 )
 
         @self._user_agg.event_handler("on_user_turn_idle")
@@ -231,4 +244,3 @@ def _opening_messages(session: CallSession) -> list[dict]:
             ),
         }
     ]
-

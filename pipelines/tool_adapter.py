@@ -61,6 +61,15 @@ def _bind(session: CallSession, tool: Tool):
                 duration_ms=duration_ms,
             )
         )
+        await session.emit(
+            "tool_call",
+            {
+                "name": tool.name,
+                "arguments": arguments,
+                "result": result,
+                "duration_ms": round(duration_ms, 1),
+            },
+        )
         run_llm = tool.run_llm_after or not result.get("ok")
         await params.result_callback(
             result, properties=FunctionCallResultProperties(run_llm=run_llm)

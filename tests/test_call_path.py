@@ -135,6 +135,15 @@ async def test_conversation_end_to_end(fakes, phone_server):
     ]
     tools = phone_server.rows("SELECT name, ok FROM tool_calls WHERE call_id = ?", (caller.call_sid,))
     assert [(t["name"], t["ok"]) for t in tools] == [("current_time", 1), ("end_call", 1)]
+    # Each reply's latency waterfall is stored with the call: greeting plus two replies.
+    latency = phone_server.rows("SELECT * FROM turn_latency WHERE call_id = ?", (caller.call_sid,))
+    assert len(latency) >= 2
+    replies = [json.loads(r["breakdown"]) for r in latency if r["measured_from"] == "user_silence"]
+    assert replies and all(r["total_ms"] > 0 and "llm_ttfb_ms" in r for r in replies)
+
+    # No caller number or words in the server's log.
+    log = phone_server.log()
+    assert caller.from_number not in log and BOOK not in log and BYE not in log
 
 
 def phone_server_greeting() -> str:
