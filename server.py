@@ -74,6 +74,7 @@ async def _sweep_forever(state: AppState) -> None:
         await asyncio.sleep(SWEEP_EVERY_SECS)
         with contextlib.suppress(Exception):
             await state.store.sweep_stale_calls(older_than_secs=state.settings.max_call_secs + 120)
+            await state.outbox.retry_failed()
 
 
 app = FastAPI(title="AI phone receptionist", lifespan=lifespan)
@@ -199,6 +200,7 @@ async def twilio_stream(websocket: WebSocket) -> None:
         settings=settings,
         store=state.store,
         twilio=state.twilio,
+        outbox=state.outbox,
         call_sid=start.call_sid,
     )
     state.active_calls.add(call.id)

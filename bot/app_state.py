@@ -9,6 +9,7 @@ from pathlib import Path
 from loguru import logger
 
 from bot.config import Settings
+from bot.outbox import Outbox
 from bot.profile import BusinessProfile, load_profile
 from bot.storage import Store
 from bot.twilio_rest import TwilioRest
@@ -24,6 +25,7 @@ class AppState:
     store: Store
     twilio: TwilioRest | None
     stream_secret: str
+    outbox: Outbox
     active_calls: set[str] = field(default_factory=set)
 
     @classmethod
@@ -43,6 +45,7 @@ class AppState:
             store=store,
             twilio=twilio,
             stream_secret=secret,
+            outbox=Outbox(store, twilio),
         )
 
     async def stop(self) -> None:

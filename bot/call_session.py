@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from bot.config import Settings
+from bot.outbox import Outbox
 from bot.profile import BusinessProfile
 from bot.storage import Store
 from bot.twilio_rest import TwilioRest
@@ -44,6 +45,7 @@ class CallSession:
     settings: Settings
     store: Store
     twilio: TwilioRest | None  # None when Twilio REST is not configured
+    outbox: Outbox | None = None  # SMS to the caller or the owner, outbox-first
     call_sid: str | None = None
     control: CallControl | None = None
     # Live view of the call (transcript, tool calls, latency) for the WebRTC test page.

@@ -92,6 +92,22 @@ CREATE TABLE IF NOT EXISTS messages (
     handled_at  TEXT
 );
 
+CREATE TABLE IF NOT EXISTS outbox (
+    id           INTEGER PRIMARY KEY,
+    dedupe_key   TEXT NOT NULL UNIQUE,
+    kind         TEXT NOT NULL,
+    to_number    TEXT NOT NULL,
+    body         TEXT NOT NULL,
+    call_id      TEXT,
+    status       TEXT NOT NULL CHECK (status IN
+                   ('pending', 'sending', 'sent', 'failed', 'unconfigured')),
+    attempts     INTEGER NOT NULL DEFAULT 0,
+    provider_sid TEXT,
+    last_error   TEXT,
+    created_at   TEXT NOT NULL,
+    sent_at      TEXT
+);
+
 CREATE TABLE IF NOT EXISTS stream_tokens (
     call_sid   TEXT PRIMARY KEY,
     issued_at  REAL NOT NULL,
@@ -186,6 +202,26 @@ class Store:
                 raise
             else:
                 await self._writer.execute("COMMIT")
+
+    def transaction(self):
+        """A short write transaction (`BEGIN IMMEDIATE`) for modules that keep their own tables.
+
+        Never await a network call inside it.
+        """
+        return self._tx()
+
+    async def ensure_schema(self, script: str) -> None:
+        """Create a module's own tables (idempotent `CREATE ... IF NOT EXISTS` statements)."""
+        async with self._tx() as db:
+            await db.executescript_in_tx(script)
+
+    async def read_one(self, sql: str, params: tuple = ()) -> tuple | None:
+        """One row from the read connection."""
+        return await self._one(sql, params)
+
+    async def read_all(self, sql: str, params: tuple = ()) -> list[tuple]:
+        """All rows from the read connection."""
+        return await self._all(sql, params)
 
     async def _one(self, sql: str, params: tuple = ()) -> tuple | None:
         async with self._reader.execute(sql, params) as cur:
