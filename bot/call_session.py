@@ -60,6 +60,10 @@ class CallSession:
     hang_up_on_end: bool = False
     caller_turns: int = 0
     bot_turns: int = 0
+    # Set by the emergency detector or the flag_emergency tool; bookings made after carry it.
+    emergency: bool = False
+    # True only after caller ID matched an owner number AND the owner PIN was given.
+    is_owner: bool = False
 
     async def emit(self, kind: str, data: dict[str, Any]) -> None:
         """Report something that happened on the call to whoever watches it live."""
