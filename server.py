@@ -24,7 +24,7 @@ from fastapi.responses import JSONResponse
 from loguru import logger
 from starlette.datastructures import FormData
 
-from bot.app_state import AppState
+from bot.app_state import AppState, sweep
 from bot.call_session import CallSession
 from bot.config import Settings
 from bot.logging_setup import configure_logging
@@ -45,7 +45,7 @@ FALLBACK_MESSAGE = (
     "Sorry, our receptionist is having trouble right now. Please leave your name, number and a "
     "short message after the tone, and we will call you back."
 )
-SWEEP_EVERY_SECS = 60.0
+SWEEP_EVERY_SECS = 30.0
 XML = "application/xml"
 
 
@@ -73,7 +73,7 @@ async def _sweep_forever(state: AppState) -> None:
     while True:
         await asyncio.sleep(SWEEP_EVERY_SECS)
         with contextlib.suppress(Exception):
-            await state.store.sweep_stale_calls(older_than_secs=state.settings.max_call_secs + 120)
+            await sweep(state.store, state.settings)
             await state.outbox.retry_failed()
 
 

@@ -15,6 +15,14 @@ from bot.storage import Store
 from bot.twilio_rest import TwilioRest
 
 
+async def sweep(store: Store, settings: Settings) -> int:
+    """Close call records that no process is running any more."""
+    return await store.sweep_stale_calls(
+        silent_secs=settings.stale_call_secs,
+        never_connected_secs=settings.stream_token_ttl_secs + settings.stale_call_secs,
+    )
+
+
 @dataclass
 class AppState:
     """Shared resources, created in the FastAPI lifespan."""
@@ -35,7 +43,7 @@ class AppState:
         store = await Store.open(settings.database_path)
         twilio = TwilioRest(settings) if settings.providers["twilio"] else None
         secret = await store.secret("stream_token", lambda: secrets.token_urlsafe(32))
-        swept = await store.sweep_stale_calls(older_than_secs=settings.max_call_secs + 120)
+        swept = await sweep(store, settings)
         if swept:
             logger.warning("closed {} call records left open by an earlier run", swept)
         return cls(

@@ -68,6 +68,10 @@ class Settings(BaseSettings):
     max_call_secs: float = Field(default=900.0, gt=0)
     silence_reprompt_secs: float = Field(default=8.0, gt=0)
     silence_reprompts: int = Field(default=2, ge=0)
+    # A live call writes a heartbeat this often; one silent for `stale_call_secs` was lost
+    # (crash or restart) and is closed as FAILED by whichever worker sweeps next.
+    call_heartbeat_secs: float = Field(default=10.0, gt=0)
+    stale_call_secs: float = Field(default=60.0, gt=0)
     # Largest Media Streams message accepted; Twilio's are about 300 bytes.
     max_ws_message_bytes: int = Field(default=64 * 1024, gt=0)
 

@@ -38,6 +38,7 @@ CREATE TABLE IF NOT EXISTS calls (
     status        TEXT NOT NULL CHECK (status IN ('ACTIVE', 'COMPLETED', 'FAILED', 'ABANDONED')),
     started_at    TEXT NOT NULL,
     connected_at  TEXT,
+    last_seen_at  REAL,
     ended_at      TEXT,
     end_reason    TEXT,
     malformed_frames INTEGER NOT NULL DEFAULT 0,
@@ -265,9 +266,9 @@ class Store:
         call_id = new_call_id("WR")
         async with self._tx() as db:
             await db.execute(
-                "INSERT INTO calls (id, transport, caller, profile, status, started_at, connected_at)"
-                " VALUES (?, 'webrtc', ?, ?, 'ACTIVE', ?, ?)",
-                (call_id, caller, profile, utc_now(), utc_now()),
+                "INSERT INTO calls (id, transport, caller, profile, status, started_at, connected_at,"
+                " last_seen_at) VALUES (?, 'webrtc', ?, ?, 'ACTIVE', ?, ?, ?)",
+                (call_id, caller, profile, utc_now(), utc_now(), time.time()),
             )
             await db.audit("webrtc", "call.created", call_id, {})
         return call_id
@@ -276,8 +277,17 @@ class Store:
         """The media stream for this call is up."""
         async with self._tx() as db:
             await db.execute(
-                "UPDATE calls SET connected_at = ? WHERE id = ? AND connected_at IS NULL",
-                (utc_now(), call_id),
+                "UPDATE calls SET connected_at = COALESCE(connected_at, ?), last_seen_at = ?"
+                " WHERE id = ?",
+                (utc_now(), time.time(), call_id),
+            )
+
+    async def heartbeat(self, call_id: str) -> None:
+        """A live call's pipeline is still running (lets other processes spot lost calls)."""
+        async with self._tx() as db:
+            await db.execute(
+                "UPDATE calls SET last_seen_at = ? WHERE id = ? AND status = 'ACTIVE'",
+                (time.time(), call_id),
             )
 
     async def finish_call(self, call_id: str, status: str, reason: str) -> bool:
@@ -327,15 +337,22 @@ class Store:
         )
         return CallRow(*row) if row else None
 
-    async def sweep_stale_calls(self, older_than_secs: float) -> int:
-        """Close ACTIVE calls no process is running any more (e.g. after a crash)."""
-        cutoff = datetime.fromtimestamp(time.time() - older_than_secs, UTC).isoformat(
+    async def sweep_stale_calls(self, *, silent_secs: float, never_connected_secs: float) -> int:
+        """Close ACTIVE calls that no process is running any more (crash, restart, lost stream).
+
+        A connected call whose pipeline has not sent a heartbeat for `silent_secs` is lost; a call
+        whose stream never connected within `never_connected_secs` of the webhook failed.
+        """
+        now = time.time()
+        cutoff = datetime.fromtimestamp(now - never_connected_secs, UTC).isoformat(
             timespec="microseconds"
         )
         async with self._tx() as db:
             rows = await db.fetchall(
-                "SELECT id, connected_at FROM calls WHERE status = 'ACTIVE' AND started_at < ?",
-                (cutoff,),
+                "SELECT id, connected_at FROM calls WHERE status = 'ACTIVE' AND ("
+                " (connected_at IS NULL AND started_at < ?)"
+                " OR (connected_at IS NOT NULL AND COALESCE(last_seen_at, 0) < ?))",
+                (cutoff, now - silent_secs),
             )
             for call_id, connected_at in rows:
                 reason = "stream_never_connected" if connected_at is None else "lost_on_restart"

@@ -144,6 +144,7 @@ class CallRunner:
         """Run the call until it ends, then close its record. Never raises."""
         session = self._session
         limit = asyncio.create_task(self._enforce_max_length())
+        heartbeat = asyncio.create_task(self._heartbeat())
         try:
             runner = WorkerRunner(handle_sigint=False)
             await runner.add_workers(self._worker)
@@ -153,6 +154,7 @@ class CallRunner:
             session.decide_end("FAILED", "pipeline_crashed")
         finally:
             limit.cancel()
+            heartbeat.cancel()
             if self._end_task:
                 self._end_task.cancel()
             await self._close_record()
@@ -170,6 +172,14 @@ class CallRunner:
         await session.emit(
             "ended", {"call_id": session.call_id, "status": status, "reason": reason}
         )
+
+    async def _heartbeat(self) -> None:
+        while True:
+            await asyncio.sleep(self._session.settings.call_heartbeat_secs)
+            try:
+                await self._session.store.heartbeat(self._session.call_id)
+            except Exception as exc:
+                logger.warning("call {} heartbeat failed: {}", self._session.call_id, type(exc).__name__)
 
     async def _enforce_max_length(self) -> None:
         await asyncio.sleep(self._session.settings.max_call_secs)
