@@ -5,6 +5,7 @@ Routes:
 - WS   /twilio/ws          Twilio Media Streams: one Pipecat pipeline per call
 - POST /twilio/recording   voicemail left through the TwiML fallback
 - POST /twilio/stream-status  Media Streams status callbacks (why a stream died)
+- POST /twilio/sms         inbound SMS (the owner acknowledging an emergency alert)
 - GET  /health, /ready     liveness, and whether calls can be answered
 
 Run: `uv run server.py`.
@@ -62,10 +63,12 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.app = state
     state.log_providers()
     sweeper = asyncio.create_task(_sweep_forever(state))
+    escalator = asyncio.create_task(_escalate_forever(state))
     try:
         yield
     finally:
         sweeper.cancel()
+        escalator.cancel()
         await state.stop()
 
 
@@ -75,6 +78,15 @@ async def _sweep_forever(state: AppState) -> None:
         with contextlib.suppress(Exception):
             await sweep(state.store, state.settings)
             await state.outbox.retry_failed()
+
+
+async def _escalate_forever(state: AppState) -> None:
+    while True:
+        await asyncio.sleep(state.settings.escalation_check_secs)
+        try:
+            await state.alerts.escalate_due()
+        except Exception as exc:  # keep escalating the next alert whatever this one did
+            logger.error("emergency escalation failed: {}", type(exc).__name__)
 
 
 app = FastAPI(title="AI phone receptionist", lifespan=lifespan)
@@ -201,6 +213,7 @@ async def twilio_stream(websocket: WebSocket) -> None:
         store=state.store,
         twilio=state.twilio,
         outbox=state.outbox,
+        alerts=state.alerts,
         call_sid=start.call_sid,
     )
     state.active_calls.add(call.id)
@@ -228,6 +241,21 @@ async def twilio_recording(request: Request) -> Response:
     )
     if call is not None:
         await state.store.finish_call(call.id, "FAILED", "voicemail_fallback")
+    return Response(empty_twiml(), media_type=XML)
+
+
+@app.post("/twilio/sms")
+async def twilio_sms(request: Request) -> Response:
+    """Inbound SMS: each MessageSid once; a reply from the owner acknowledges emergency alerts."""
+    form = await _signed_form(request)
+    if form is None:
+        return _forbidden()
+    message_sid = str(form.get("MessageSid") or "")
+    if not message_sid.startswith(("SM", "MM")):
+        return Response("missing MessageSid", status_code=400, media_type="text/plain")
+    await _state(request).alerts.record_inbound_sms(
+        message_sid, str(form.get("From") or ""), str(form.get("Body") or "")
+    )
     return Response(empty_twiml(), media_type=XML)
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from loguru import logger
 
+from bot.alerts import EmergencyAlerts
 from bot.config import Settings
 from bot.outbox import Outbox
 from bot.profile import BusinessProfile, load_profile
@@ -34,6 +35,7 @@ class AppState:
     twilio: TwilioRest | None
     stream_secret: str
     outbox: Outbox
+    alerts: EmergencyAlerts
     active_calls: set[str] = field(default_factory=set)
 
     @classmethod
@@ -46,6 +48,9 @@ class AppState:
         swept = await sweep(store, settings)
         if swept:
             logger.warning("closed {} call records left open by an earlier run", swept)
+        outbox = Outbox(store, twilio)
+        alerts = EmergencyAlerts(store, outbox, twilio, profile, ack_secs=settings.emergency_ack_secs)
+        await alerts.setup()
         return cls(
             settings=settings,
             profile=profile,
@@ -53,7 +58,8 @@ class AppState:
             store=store,
             twilio=twilio,
             stream_secret=secret,
-            outbox=Outbox(store, twilio),
+            outbox=outbox,
+            alerts=alerts,
         )
 
     async def stop(self) -> None:

@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from bot.alerts import EmergencyAlerts
 from bot.config import Settings
 from bot.outbox import Outbox
 from bot.profile import BusinessProfile
@@ -31,6 +32,10 @@ class CallControl(Protocol):
         """Speak a fixed line now, outside the LLM."""
         ...
 
+    async def declare_emergency(self, reason: str, *, life_threatening: bool) -> bool:
+        """Flag the call, alert the owner, and switch to the emergency script (once per call)."""
+        ...
+
 
 @dataclass
 class CallSession:
@@ -46,6 +51,7 @@ class CallSession:
     store: Store
     twilio: TwilioRest | None  # None when Twilio REST is not configured
     outbox: Outbox | None = None  # SMS to the caller or the owner, outbox-first
+    alerts: EmergencyAlerts | None = None
     call_sid: str | None = None
     control: CallControl | None = None
     # Live view of the call (transcript, tool calls, latency) for the WebRTC test page.

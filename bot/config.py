@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
+from typing import Annotated
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PROFILE = PROJECT_ROOT / "bot" / "profiles" / "bristol_plumbing.yaml"
@@ -62,6 +63,9 @@ class Settings(BaseSettings):
     host: str = "0.0.0.0"
     port: int = 7860
     log_level: str = "INFO"
+    # ICE servers for the WebRTC test page, comma-separated (stun:host:port, turn:host:port).
+    # Empty means no STUN: the page works on this machine (loopback) and on a flat LAN.
+    webrtc_ice_servers: Annotated[list[str], NoDecode] = []
 
     # Call behaviour.
     stream_token_ttl_secs: float = Field(default=120.0, gt=0)
@@ -72,6 +76,9 @@ class Settings(BaseSettings):
     # (crash or restart) and is closed as FAILED by whichever worker sweeps next.
     call_heartbeat_secs: float = Field(default=10.0, gt=0)
     stale_call_secs: float = Field(default=60.0, gt=0)
+    # Emergency alerts: wait this long for the owner to reply before phoning, then the backup.
+    emergency_ack_secs: float = Field(default=180.0, gt=0)
+    escalation_check_secs: float = Field(default=5.0, gt=0)
     # Largest Media Streams message accepted; Twilio's are about 300 bytes.
     max_ws_message_bytes: int = Field(default=64 * 1024, gt=0)
 
@@ -95,6 +102,16 @@ class Settings(BaseSettings):
     def _http_url(cls, value: str) -> str:
         if urlsplit(value).scheme not in ("http", "https"):
             raise ValueError("must be an http:// or https:// URL")
+        return value
+
+    @field_validator("webrtc_ice_servers", mode="before")
+    @classmethod
+    def _ice_urls(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [url.strip() for url in value.split(",") if url.strip()]
+        schemes = ("stun:", "turn:", "turns:")
+        if isinstance(value, list) and not all(str(url).startswith(schemes) for url in value):
+            raise ValueError("each must be a stun:, turn: or turns: URL")
         return value
 
     # ---- derived facts -------------------------------------------------------------------

@@ -18,7 +18,7 @@ from pipecat.audio.turn.smart_turn.base_smart_turn import SmartTurnParams
 from pipecat.audio.turn.smart_turn.local_smart_turn_v3 import LocalSmartTurnAnalyzerV3
 from pipecat.audio.vad.silero import SileroVADAnalyzer
 from pipecat.audio.vad.vad_analyzer import VADParams
-from pipecat.frames.frames import EndFrame, TTSSpeakFrame
+from pipecat.frames.frames import EndFrame, LLMMessagesAppendFrame, TTSSpeakFrame
 from pipecat.pipeline.pipeline import Pipeline
 from pipecat.pipeline.worker import PipelineParams, PipelineWorker, ProcessorUnusablePolicy
 from pipecat.processors.aggregators.llm_context import LLMContext
@@ -33,6 +33,7 @@ from pipecat.workers.runner import WorkerRunner
 
 from bot.call_session import CallSession
 from bot.prompts import build_system_prompt
+from pipelines.emergency_watch import EmergencyWatcher
 from pipelines.latency import latency_observer
 from pipelines.services import make_llm, make_stt, make_tts
 from pipelines.tool_adapter import function_schemas
@@ -96,6 +97,7 @@ class CallRunner:
             [
                 transport.input(),  # caller audio in
                 make_stt(session.settings, call_id=session.call_id),  # Deepgram
+                EmergencyWatcher(session),  # emergency phrases, whatever the LLM does
                 self._user_agg,  # VAD, end of turn, barge-in
                 make_llm(session.settings, system_prompt=prompt),  # OpenAI + tools
                 make_tts(session.settings),  # Cartesia
@@ -137,6 +139,39 @@ class CallRunner:
         await asyncio.sleep(END_GRACE_SECS)
         logger.warning("call {}: goodbye did not finish, cancelling", self._session.call_id)
         await self._worker.cancel(reason="end_grace_expired")
+
+    async def declare_emergency(self, reason: str, *, life_threatening: bool) -> bool:
+        """Flag the call, text the owner, and move the conversation to the emergency script."""
+        session = self._session
+        if session.emergency:
+            return False
+        session.emergency = True
+        rules = session.profile.emergency
+        script = rules.life_threatening_script if life_threatening else rules.script
+        spoken = TTSSpeakFrame(script)
+        spoken.interruptible = not life_threatening  # safety instructions are heard in full
+        guidance = (
+            f"EMERGENCY ({reason}). The emergency script has just been spoken to the caller; do "
+            "not repeat it. Keep replies very short. Get the service address and the best callback "
+            "number, confirm them, and tell the caller the owner has been alerted."
+        )
+        if life_threatening:
+            guidance += f" Remind the caller to get to safety and call {rules.emergency_number}."
+        await self._worker.queue_frames(
+            [spoken, LLMMessagesAppendFrame(messages=[{"role": "developer", "content": guidance}])]
+        )
+        await session.store.add_call_flag(session.call_id, "emergency")
+        await session.emit("emergency", {"reason": reason, "life_threatening": life_threatening})
+        if session.alerts is not None:
+            callback = session.caller or "unknown number"
+            summary = (
+                f"EMERGENCY at {session.profile.name}: {reason}. Callback {callback}. "
+                f"Call {session.call_id[-8:]}."
+            )
+            await session.alerts.raise_alert(
+                session.call_id, summary, life_threatening=life_threatening
+            )
+        return True
 
     # ---- lifecycle ---------------------------------------------------------------------------
 

@@ -7,10 +7,10 @@ raise for bad input: they return `{"ok": False, "error": "<something the bot can
 
 from __future__ import annotations
 
-from tools import current_time, end_call
+from tools import current_time, end_call, flag_emergency
 from tools.base import Tool
 
-ALL_TOOLS: list[Tool] = [current_time.TOOL, end_call.TOOL]
+ALL_TOOLS: list[Tool] = [current_time.TOOL, end_call.TOOL, flag_emergency.TOOL]
 
 
 def tools_for(session) -> list[Tool]:
