@@ -36,6 +36,10 @@ class CallControl(Protocol):
         """Flag the call, alert the owner, and switch to the emergency script (once per call)."""
         ...
 
+    async def transfer(self, number: str, line: str) -> None:
+        """Say `line`, then hand the live call to `number`."""
+        ...
+
 
 @dataclass
 class CallSession:
@@ -64,6 +68,8 @@ class CallSession:
     # Set only when the bot ends the call on purpose; on failures the socket is closed without
     # a REST hang-up so Twilio plays the voicemail fallback after </Connect>.
     hang_up_on_end: bool = False
+    # When set, the call is redirected to this TwiML instead of hung up (live transfer).
+    redirect_twiml: str | None = None
     caller_turns: int = 0
     bot_turns: int = 0
     # Set by the emergency detector or the flag_emergency tool; bookings made after carry it.

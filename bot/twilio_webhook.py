@@ -88,6 +88,16 @@ def voicemail_twiml(message: str, recording_action: str) -> str:
     return str(response)
 
 
+def transfer_twiml(number: str, *, caller_id: str | None, voicemail_action: str) -> str:
+    """Dial a person; if nobody answers, the caller can still leave a message."""
+    response = VoiceResponse()
+    response.dial(number, caller_id=caller_id or None, timeout=25, answer_on_bridge=True)
+    response.say("Sorry, nobody could take your call. Please leave a message after the tone.")
+    response.record(action=voicemail_action, method="POST", max_length=120, play_beep=True)
+    response.hangup()
+    return str(response)
+
+
 def empty_twiml() -> str:
     """An empty `<Response/>`, acknowledging a webhook with nothing more to do."""
     return str(VoiceResponse())

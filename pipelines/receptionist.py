@@ -33,6 +33,7 @@ from pipecat.workers.runner import WorkerRunner
 
 from bot.call_session import CallSession
 from bot.prompts import build_system_prompt
+from bot.twilio_webhook import transfer_twiml
 from pipelines.emergency_watch import EmergencyWatcher
 from pipelines.latency import latency_observer
 from pipelines.services import make_llm, make_stt, make_tts
@@ -140,6 +141,20 @@ class CallRunner:
         logger.warning("call {}: goodbye did not finish, cancelling", self._session.call_id)
         await self._worker.cancel(reason="end_grace_expired")
 
+    async def transfer(self, number: str, line: str) -> None:
+        """Say the line, then end the pipeline; Twilio is told to dial `number` at the end."""
+        session = self._session
+        if not session.decide_end("COMPLETED", "transferred"):
+            return
+        session.redirect_twiml = transfer_twiml(
+            number,
+            caller_id=session.called,
+            voicemail_action=f"{session.settings.public_base_url}/twilio/recording",
+        )
+        said = TTSSpeakFrame(line)
+        said.interruptible = False
+        self._end_task = asyncio.create_task(self._finish([said, EndFrame()]))
+
     async def declare_emergency(self, reason: str, *, life_threatening: bool) -> bool:
         """Flag the call, text the owner, and move the conversation to the emergency script."""
         session = self._session
@@ -214,7 +229,9 @@ class CallRunner:
             try:
                 await self._session.store.heartbeat(self._session.call_id)
             except Exception as exc:
-                logger.warning("call {} heartbeat failed: {}", self._session.call_id, type(exc).__name__)
+                logger.warning(
+                    "call {} heartbeat failed: {}", self._session.call_id, type(exc).__name__
+                )
 
     async def _enforce_max_length(self) -> None:
         await asyncio.sleep(self._session.settings.max_call_secs)

@@ -25,13 +25,18 @@ async def run_twilio_call(
     """Run the receptionist on an accepted, authenticated Media Streams socket."""
 
     async def hang_up_if_requested() -> None:
-        # Only a deliberate goodbye hangs up; on failure the socket just closes, and Twilio plays
-        # the voicemail fallback that follows </Connect> in our TwiML.
-        if session.hang_up_on_end and session.twilio is not None:
-            try:
+        # Only a deliberate goodbye hangs up, and a transfer redirects; on failure the socket just
+        # closes and Twilio plays the voicemail fallback that follows </Connect> in our TwiML.
+        if session.twilio is None:
+            return
+        try:
+            if session.redirect_twiml is not None:
+                await session.twilio.redirect(start.call_sid, session.redirect_twiml)
+            elif session.hang_up_on_end:
                 await session.twilio.hang_up(start.call_sid)
-            except TwilioUnavailable:
-                pass
+        except TwilioUnavailable:
+            if session.redirect_twiml is not None:
+                session.end_status, session.end_reason = "FAILED", "transfer_failed"
 
     serializer = GuardedTwilioSerializer(
         stream_sid=start.stream_sid,

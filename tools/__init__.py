@@ -7,10 +7,17 @@ raise for bad input: they return `{"ok": False, "error": "<something the bot can
 
 from __future__ import annotations
 
-from tools import current_time, end_call, flag_emergency
+from tools import answer_faq, current_time, end_call, flag_emergency, take_message, transfer_call
 from tools.base import Tool
 
-ALL_TOOLS: list[Tool] = [current_time.TOOL, end_call.TOOL, flag_emergency.TOOL]
+ALL_TOOLS: list[Tool] = [
+    current_time.TOOL,
+    answer_faq.TOOL,
+    take_message.TOOL,
+    transfer_call.TOOL,
+    flag_emergency.TOOL,
+    end_call.TOOL,
+]
 
 
 def tools_for(session) -> list[Tool]:

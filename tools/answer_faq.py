@@ -1,0 +1,65 @@
+"""answer_faq: look up the business's own knowledge base; nothing else may be used to answer."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, StringConstraints
+
+from bot.call_session import CallSession
+from bot.knowledge import KnowledgeBase
+from tools.base import Tool, parse_args
+
+
+class _Args(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    question: Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=300)]
+
+
+_INDEXES: dict[int, KnowledgeBase] = {}
+
+
+def _index(session: CallSession) -> KnowledgeBase:
+    # Profiles are immutable for the process's life, so one index per profile object suffices.
+    key = id(session.profile)
+    if key not in _INDEXES:
+        _INDEXES[key] = KnowledgeBase.from_profile(session.profile)
+    return _INDEXES[key]
+
+
+async def handle(session: CallSession, arguments: dict[str, Any]) -> dict[str, Any]:
+    """Return the passages relevant to the caller's question, or say there are none."""
+    parsed = parse_args(_Args, arguments)
+    if isinstance(parsed, dict):
+        return parsed
+    hits = _index(session).search(parsed.question)
+    if not hits:
+        return {
+            "ok": False,
+            "found": False,
+            "error": (
+                "The business's information does not cover this. Tell the caller you don't know "
+                "and offer to take a message for the team."
+            ),
+        }
+    return {
+        "ok": True,
+        "found": True,
+        "passages": [h.passage.text for h in hits],
+        "instructions": "Answer only from these passages, briefly, in your own words.",
+    }
+
+
+TOOL = Tool(
+    name="answer_faq",
+    description=(
+        "Look up the business's own information (prices, hours, service area, insurance, "
+        "parking, policies) to answer a caller's question. Always use this before answering such "
+        "questions; never answer them from general knowledge."
+    ),
+    properties={
+        "question": {"type": "string", "description": "The caller's question, in a few words."}
+    },
+    required=["question"],
+    handler=handle,
+)
