@@ -14,6 +14,8 @@ from bot.profile import BusinessProfile
 from bot.storage import Store
 from bot.twilio_rest import TwilioRest
 
+MAX_PIN_ATTEMPTS = 3
+
 CallEvents = Callable[[str, dict[str, Any]], Awaitable[None]]
 
 
@@ -38,6 +40,13 @@ class CallControl(Protocol):
 
     async def transfer(self, number: str, line: str) -> None:
         """Say `line`, then hand the live call to `number`."""
+        ...
+
+    async def verify_owner_pin(self, pin: str, *, respond: bool = False) -> bool:
+        """Check an owner PIN; on success the owner tools are given to the LLM.
+
+        `respond` asks the LLM to answer at once (a keypad PIN has no tool result to answer).
+        """
         ...
 
 
@@ -76,6 +85,8 @@ class CallSession:
     emergency: bool = False
     # True only after caller ID matched an owner number AND the owner PIN was given.
     is_owner: bool = False
+    # Wrong PINs so far; at MAX_PIN_ATTEMPTS the call carries on as an ordinary caller.
+    pin_attempts: int = 0
 
     async def emit(self, kind: str, data: dict[str, Any]) -> None:
         """Report something that happened on the call to whoever watches it live."""
@@ -83,6 +94,17 @@ class CallSession:
             await self.events(kind, data)
         except Exception:  # a watcher going away must not disturb the call
             pass
+
+    @property
+    def may_try_owner_pin(self) -> bool:
+        """Owner mode can still be unlocked on this call."""
+        return (
+            not self.is_owner
+            and self.pin_attempts < MAX_PIN_ATTEMPTS
+            and self.settings.owner_pin is not None
+            and bool(self.settings.owner_pin.get_secret_value())
+            and self.profile.is_owner_number(self.caller)
+        )
 
     def decide_end(self, status: str, reason: str, *, hang_up: bool = False) -> bool:
         """Record how the call is ending; returns False if an earlier decision stands."""

@@ -76,6 +76,9 @@ class Settings(BaseSettings):
     # (crash or restart) and is closed as FAILED by whichever worker sweeps next.
     call_heartbeat_secs: float = Field(default=10.0, gt=0)
     stale_call_secs: float = Field(default=60.0, gt=0)
+    # The owner's PIN (keypad or spoken). Owner mode needs it AND a call from an owner number.
+    owner_pin: SecretStr | None = None
+
     # Emergency alerts: wait this long for the owner to reply before phoning, then the backup.
     emergency_ack_secs: float = Field(default=180.0, gt=0)
     escalation_check_secs: float = Field(default=5.0, gt=0)

@@ -18,7 +18,12 @@ from pipecat.audio.turn.smart_turn.base_smart_turn import SmartTurnParams
 from pipecat.audio.turn.smart_turn.local_smart_turn_v3 import LocalSmartTurnAnalyzerV3
 from pipecat.audio.vad.silero import SileroVADAnalyzer
 from pipecat.audio.vad.vad_analyzer import VADParams
-from pipecat.frames.frames import EndFrame, LLMMessagesAppendFrame, TTSSpeakFrame
+from pipecat.frames.frames import (
+    EndFrame,
+    LLMMessagesAppendFrame,
+    LLMSetToolsFrame,
+    TTSSpeakFrame,
+)
 from pipecat.pipeline.pipeline import Pipeline
 from pipecat.pipeline.worker import PipelineParams, PipelineWorker, ProcessorUnusablePolicy
 from pipecat.processors.aggregators.llm_context import LLMContext
@@ -31,11 +36,13 @@ from pipecat.turns.user_stop import TurnAnalyzerUserTurnStopStrategy
 from pipecat.turns.user_turn_strategies import UserTurnStrategies
 from pipecat.workers.runner import WorkerRunner
 
-from bot.call_session import CallSession
+from bot.call_session import MAX_PIN_ATTEMPTS, CallSession
+from bot.owner_auth import pin_matches
 from bot.prompts import build_system_prompt
 from bot.twilio_webhook import transfer_twiml
 from pipelines.emergency_watch import EmergencyWatcher
 from pipelines.latency import latency_observer
+from pipelines.owner_pin_gate import OwnerPinGate
 from pipelines.services import make_llm, make_stt, make_tts
 from pipelines.tool_adapter import function_schemas
 from tools import tools_for
@@ -97,6 +104,7 @@ class CallRunner:
         pipeline = Pipeline(
             [
                 transport.input(),  # caller audio in
+                OwnerPinGate(session),  # keypad PIN on calls from an owner number
                 make_stt(session.settings, call_id=session.call_id),  # Deepgram
                 EmergencyWatcher(session),  # emergency phrases, whatever the LLM does
                 self._user_agg,  # VAD, end of turn, barge-in
@@ -154,6 +162,38 @@ class CallRunner:
         said = TTSSpeakFrame(line)
         said.interruptible = False
         self._end_task = asyncio.create_task(self._finish([said, EndFrame()]))
+
+    async def verify_owner_pin(self, pin: str, *, respond: bool = False) -> bool:
+        """Unlock owner mode on a right PIN; after three wrong ones the caller is ordinary."""
+        session = self._session
+        if not session.may_try_owner_pin or session.settings.owner_pin is None:
+            return False
+        ok = pin_matches(session.settings.owner_pin.get_secret_value(), pin)
+        if ok:
+            session.is_owner = True
+            note = (
+                f"The caller is verified as the owner, {session.profile.owner.name}. Owner tools are "
+                "now available. Answer for the ear: the count first, then times and names, briefly."
+            )
+        else:
+            session.pin_attempts += 1
+            note = "The PIN was wrong."
+            if session.pin_attempts >= MAX_PIN_ATTEMPTS:
+                note += " No more attempts: treat this caller as an ordinary caller from now on."
+        await session.store.audit(
+            "caller", "owner.verified" if ok else "owner.pin_rejected", session.call_id,
+            {"attempts": session.pin_attempts},
+        )
+        tools = tools_for(session)
+        await self._worker.queue_frames(
+            [
+                LLMSetToolsFrame(tools=ToolsSchema(standard_tools=function_schemas(session, tools))),
+                LLMMessagesAppendFrame(
+                    messages=[{"role": "developer", "content": note}], run_llm=respond
+                ),
+            ]
+        )
+        return ok
 
     async def declare_emergency(self, reason: str, *, life_threatening: bool) -> bool:
         """Flag the call, text the owner, and move the conversation to the emergency script."""
@@ -297,12 +337,13 @@ class CallRunner:
 def _opening_messages(session: CallSession) -> list[dict]:
     """What the model knows before the caller speaks: the greeting it already gave."""
     caller = session.caller or "unknown"
-    return [
-        {
-            "role": "developer",
-            "content": (
-                f"Caller ID for this call: {caller}. It can be spoofed, so it is not proof of "
-                "identity. The greeting has been spoken; wait for the caller."
-            ),
-        }
-    ]
+    note = (
+        f"Caller ID for this call: {caller}. It can be spoofed, so it is not proof of identity. "
+        "The greeting has been spoken; wait for the caller."
+    )
+    if session.may_try_owner_pin:
+        note += (
+            " The caller ID matches the owner's phone. Owner information needs their PIN: ask for "
+            "it (spoken, or typed on the keypad followed by #) and use verify_owner_pin."
+        )
+    return [{"role": "developer", "content": note}]

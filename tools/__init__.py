@@ -7,7 +7,17 @@ raise for bad input: they return `{"ok": False, "error": "<something the bot can
 
 from __future__ import annotations
 
-from tools import answer_faq, current_time, end_call, flag_emergency, take_message, transfer_call
+from tools import (
+    answer_faq,
+    current_time,
+    end_call,
+    flag_emergency,
+    owner_emergencies,
+    owner_messages,
+    take_message,
+    transfer_call,
+    verify_owner_pin,
+)
 from tools.base import Tool
 
 ALL_TOOLS: list[Tool] = [
@@ -17,6 +27,10 @@ ALL_TOOLS: list[Tool] = [
     transfer_call.TOOL,
     flag_emergency.TOOL,
     end_call.TOOL,
+    # Owner mode: offered only on calls from an owner number, and only after the PIN.
+    verify_owner_pin.TOOL,
+    owner_messages.TOOL,
+    owner_emergencies.TOOL,
 ]
 
 

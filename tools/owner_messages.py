@@ -1,0 +1,33 @@
+"""owner_messages: messages waiting for the business. Owner calls only."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from bot.call_session import CallSession
+from bot.owner_reports import messages_report
+from tools.base import Tool, parse_args
+
+
+class _Args(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+async def handle(session: CallSession, arguments: dict[str, Any]) -> dict[str, Any]:
+    """Read out the messages nobody has handled yet; they are then marked handled."""
+    parsed = parse_args(_Args, arguments)
+    if isinstance(parsed, dict):
+        return parsed
+    return {"ok": True, **await messages_report(session.store, session.profile.tz)}
+
+
+TOOL = Tool(
+    name="owner_messages",
+    description="For the verified owner: the messages callers left that nobody has handled yet.",
+    properties={},
+    required=[],
+    handler=handle,
+    available=lambda session: session.is_owner,
+)
