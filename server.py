@@ -7,6 +7,7 @@ Routes:
 - POST /twilio/stream-status  Media Streams status callbacks (why a stream died)
 - POST /twilio/sms         inbound SMS (the owner acknowledging an emergency alert)
 - GET  /health, /ready     liveness, and whether calls can be answered
+- GET  /metrics            Prometheus metrics
 
 Run: `uv run server.py`.
 """
@@ -25,6 +26,7 @@ from fastapi.responses import JSONResponse
 from loguru import logger
 from starlette.datastructures import FormData
 
+from bot import metrics
 from bot.app_state import AppState, sweep
 from bot.call_session import CallSession
 from bot.config import Settings
@@ -41,6 +43,8 @@ from bot.twilio_webhook import (
     voicemail_twiml,
 )
 from pipelines.twilio_call import run_twilio_call
+from pipelines.webrtc_call import close_webrtc
+from pipelines.webrtc_call import router as webrtc_router
 
 FALLBACK_MESSAGE = (
     "Sorry, our receptionist is having trouble right now. Please leave your name, number and a "
@@ -64,11 +68,14 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     state.log_providers()
     sweeper = asyncio.create_task(_sweep_forever(state))
     escalator = asyncio.create_task(_escalate_forever(state))
+    loop_watch = asyncio.create_task(metrics.watch_event_loop())
     try:
         yield
     finally:
         sweeper.cancel()
         escalator.cancel()
+        loop_watch.cancel()
+        await close_webrtc(app)
         await state.stop()
 
 
@@ -90,6 +97,7 @@ async def _escalate_forever(state: AppState) -> None:
 
 
 app = FastAPI(title="AI phone receptionist", lifespan=lifespan)
+app.include_router(webrtc_router)
 
 
 def _state(request: Request | WebSocket) -> AppState:
@@ -135,6 +143,12 @@ async def ready(request: Request) -> JSONResponse:
         "missing": settings.missing_providers,
     }
     return JSONResponse(body, status_code=200 if settings.can_take_calls else 503)
+
+
+@app.get("/metrics")
+async def prometheus_metrics() -> Response:
+    """Prometheus metrics: turn latency, time to greeting, active calls, calls by outcome."""
+    return Response(metrics.render(), media_type="text/plain; version=0.0.4")
 
 
 @app.post("/twilio/voice")

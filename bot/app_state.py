@@ -49,7 +49,9 @@ class AppState:
         if swept:
             logger.warning("closed {} call records left open by an earlier run", swept)
         outbox = Outbox(store, twilio)
-        alerts = EmergencyAlerts(store, outbox, twilio, profile, ack_secs=settings.emergency_ack_secs)
+        alerts = EmergencyAlerts(
+            store, outbox, twilio, profile, ack_secs=settings.emergency_ack_secs
+        )
         await alerts.setup()
         return cls(
             settings=settings,

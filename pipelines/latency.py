@@ -13,6 +13,7 @@ from typing import Any
 from pipecat.observers.user_bot_latency_observer import LatencyBreakdown, UserBotLatencyObserver
 
 from bot.call_session import CallSession
+from bot.metrics import GREETING_LATENCY, TURN_LATENCY
 
 
 def _stage(processor: str) -> str:
@@ -49,6 +50,8 @@ def latency_observer(session: CallSession) -> UserBotLatencyObserver:
     @observer.event_handler("on_latency_breakdown")
     async def _breakdown(obs, breakdown: LatencyBreakdown) -> None:
         summary = summarize(breakdown)
+        histogram = TURN_LATENCY if breakdown.measured_from == "user_silence" else GREETING_LATENCY
+        histogram.observe(breakdown.total_secs)
         await session.store.add_turn_latency(session.call_id, summary)
         await session.emit("latency", summary)
 

@@ -37,6 +37,7 @@ from pipecat.turns.user_turn_strategies import UserTurnStrategies
 from pipecat.workers.runner import WorkerRunner
 
 from bot.call_session import MAX_PIN_ATTEMPTS, CallSession
+from bot.metrics import ACTIVE_CALLS, CALLS_ENDED
 from bot.owner_auth import pin_matches
 from bot.prompts import build_system_prompt
 from bot.twilio_webhook import transfer_twiml
@@ -235,6 +236,7 @@ class CallRunner:
         session = self._session
         limit = asyncio.create_task(self._enforce_max_length())
         heartbeat = asyncio.create_task(self._heartbeat())
+        ACTIVE_CALLS.inc()
         try:
             runner = WorkerRunner(handle_sigint=False)
             await runner.add_workers(self._worker)
@@ -245,6 +247,7 @@ class CallRunner:
         finally:
             limit.cancel()
             heartbeat.cancel()
+            ACTIVE_CALLS.dec()
             if self._end_task:
                 self._end_task.cancel()
             await self._close_record()
@@ -254,6 +257,7 @@ class CallRunner:
         status, reason = session.end_status, session.end_reason
         if status is None or reason is None:
             status, reason = "FAILED", "pipeline_stopped"
+        CALLS_ENDED.labels(status=status).inc()
         try:
             await session.store.finish_call(session.call_id, status, reason)
         except Exception as exc:  # the record must not take the server down with it

@@ -10,6 +10,7 @@ from pipecat.transports.websocket.fastapi import (
 
 from bot.call_session import CallSession
 from bot.media_stream import DropCounter, StreamStart
+from bot.metrics import MALFORMED_FRAMES
 from bot.twilio_rest import TwilioUnavailable
 from pipelines.receptionist import CallRunner
 from pipelines.twilio_serializer import GuardedTwilioSerializer
@@ -59,4 +60,5 @@ async def run_twilio_call(
     try:
         await runner.run()
     finally:
+        MALFORMED_FRAMES.inc(drops.total)
         await session.store.add_malformed_frames(session.call_id, drops.total)

@@ -381,6 +381,21 @@ def test_health_and_ready_report_providers(phone_server):
     assert ready.status_code == 200 and ready.json()["missing"] == []
 
 
+def test_prometheus_metrics_cover_the_calls_so_far(phone_server):
+    text = httpx.get(phone_server.url + "/metrics").text
+    values = {
+        line.split(" ")[0]: float(line.split(" ")[1])
+        for line in text.splitlines()
+        if line and not line.startswith("#")
+    }
+    assert values['receptionist_calls_total{status="COMPLETED"}'] >= 3
+    assert values["receptionist_turn_latency_seconds_count"] >= 3
+    assert values["receptionist_time_to_greeting_seconds_count"] >= 3
+    assert values["receptionist_active_calls"] == 0
+    assert values["receptionist_malformed_frames_total"] >= len(JUNK) * 5
+    assert values["receptionist_event_loop_lag_seconds_count"] > 10
+
+
 async def test_recording_callback_keeps_the_voicemail(fakes, phone_server):
     caller = new_caller(fakes, phone_server)
     await caller.dial()

@@ -1,0 +1,320 @@
+"""A call from the browser test page: SmallWebRTC signalling, then the same receptionist.
+
+The page (`bot/web/`) sends an SDP offer with the business profile to talk to and the number to
+"call as". This module validates both, creates the call record (transport = webrtc), and runs
+`CallRunner`, the pipeline phone calls use, on a `SmallWebRTCTransport`. What happens on the call
+(transcript, tool calls, latency, the end) goes back to the page over the WebRTC data channel as
+app messages: `{"type": "receptionist-event", "kind": ..., "data": ...}`.
+
+Routes (`router`): `GET /` the page, `GET /web/*` its assets, `GET /api/profiles` what the page
+needs before connecting, `POST /api/offer` new call or renegotiation, `PATCH /api/offer` trickled
+ICE candidates. Call `close_webrtc(app)` on shutdown, before the database closes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import aioice.ice
+from fastapi import APIRouter, FastAPI, HTTPException, Request
+from fastapi.responses import FileResponse
+from fastapi.staticfiles import StaticFiles
+from loguru import logger
+from pipecat.transports.base_transport import TransportParams
+from pipecat.transports.smallwebrtc.connection import IceServer, SmallWebRTCConnection
+from pipecat.transports.smallwebrtc.request_handler import (
+    IceCandidate,
+    SmallWebRTCPatchRequest,
+    SmallWebRTCRequest,
+    SmallWebRTCRequestHandler,
+)
+from pipecat.transports.smallwebrtc.transport import SmallWebRTCTransport
+from pydantic import BaseModel, ConfigDict, Field
+
+from bot.app_state import AppState
+from bot.call_session import CallSession
+from bot.config import DEFAULT_PROFILE
+from bot.pii import mask_phone
+from bot.profile import BusinessProfile, ProfileError, load_profile, to_e164
+from pipelines.receptionist import CallRunner
+
+WEB_DIR = Path(__file__).resolve().parent.parent / "bot" / "web"
+PROFILES_DIR = DEFAULT_PROFILE.parent
+# The browser sends and receives 48 kHz Opus; SmallWebRTC resamples on both sides. 16 kHz is what
+# Silero VAD, smart-turn and Deepgram work at; 24 kHz is plenty for speech from Cartesia.
+WEBRTC_IN_RATE = 16000
+WEBRTC_OUT_RATE = 24000
+# On shutdown, calls get this long to close their records after their peers were disconnected.
+SHUTDOWN_GRACE_SECS = 5.0
+
+router = APIRouter()
+
+
+# ---- request bodies ----------------------------------------------------------------------------
+
+
+class CallChoice(BaseModel):
+    """What the page chose: which business to call, and the caller ID to present."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    profile: str | None = Field(default=None, max_length=100)
+    caller: str | None = Field(default=None, max_length=32)
+
+
+class Offer(BaseModel):
+    """`POST /api/offer`, in SmallWebRTC's snake_case shape."""
+
+    sdp: str = Field(max_length=64_000)
+    type: Literal["offer"]
+    pc_id: str | None = Field(default=None, max_length=200)
+    restart_pc: bool | None = None
+    request_data: CallChoice = CallChoice()
+
+
+class Candidate(BaseModel):
+    """One trickled ICE candidate; an empty `candidate` means end of candidates."""
+
+    candidate: str = Field(max_length=1_000)
+    sdp_mid: str = Field(max_length=100)
+    sdp_mline_index: int = Field(ge=0, le=16)
+
+
+class CandidatePatch(BaseModel):
+    """`PATCH /api/offer`."""
+
+    pc_id: str = Field(max_length=200)
+    candidates: list[Candidate] = Field(max_length=50)
+
+
+# ---- per-app state ---------------------------------------------------------------------------
+
+
+@dataclass
+class WebRTCCalls:
+    """The signalling handler, the profiles the page may choose, and the calls in progress."""
+
+    handler: SmallWebRTCRequestHandler
+    ice_servers: list[str]
+    profiles: dict[str, BusinessProfile]  # file stem -> profile; the first is the default
+    tasks: set[asyncio.Task[None]] = field(default_factory=set)
+
+    @classmethod
+    def create(cls, state: AppState) -> WebRTCCalls:
+        """Build from settings: ICE servers, and the profiles in `bot/profiles/`."""
+        ice_servers = state.settings.webrtc_ice_servers
+        if not ice_servers:
+            _offer_loopback_candidates()
+        return cls(
+            handler=SmallWebRTCRequestHandler(ice_servers=[IceServer(urls=u) for u in ice_servers]),
+            ice_servers=ice_servers,
+            profiles=_choosable_profiles(state),
+        )
+
+
+def _calls(request: Request) -> WebRTCCalls:
+    """This app's `WebRTCCalls`, created on first use (settings exist only once the app runs)."""
+    calls: WebRTCCalls | None = getattr(request.app.state, "webrtc", None)
+    if calls is None:
+        calls = WebRTCCalls.create(request.app.state.app)
+        request.app.state.webrtc = calls
+    return calls
+
+
+def _choosable_profiles(state: AppState) -> dict[str, BusinessProfile]:
+    """The server's own profile first, then every valid `bot/profiles/*.yaml`."""
+    profiles = {state.profile_name: state.profile}
+    for path in sorted(PROFILES_DIR.glob("*.yaml")):
+        if path.stem in profiles:
+            continue
+        try:
+            profiles[path.stem] = load_profile(path)
+        except ProfileError:
+            logger.warning("profile {} is invalid; the test page will not offer it", path.name)
+    return profiles
+
+
+def _offer_loopback_candidates() -> None:
+    """Make aiortc offer 127.0.0.1 as a host candidate, besides the usual addresses.
+
+    aioice never gathers 127.0.0.1 (`aioice.ice.get_host_addresses` filters it out), so a bot on
+    a machine or network namespace whose only interface is `lo` offers no candidate and ICE
+    cannot start; a headless browser that is only allowed loopback
+    (`--allow-loopback-in-peer-connection`) then has nothing to pair with. aioice has no option
+    for this, so its module function is wrapped. The wrap is process-wide, which is acceptable
+    because this server has no other aiortc peers, and it is applied only when no ICE servers are
+    configured (loopback use); the extra candidate is harmless to a browser elsewhere.
+    """
+    original: Callable[[bool, bool], list[str]] = aioice.ice.get_host_addresses
+    if getattr(original, "offers_loopback", False):
+        return
+
+    def with_loopback(use_ipv4: bool, use_ipv6: bool) -> list[str]:
+        addresses = original(use_ipv4, use_ipv6)
+        return [*addresses, "127.0.0.1"] if use_ipv4 and "127.0.0.1" not in addresses else addresses
+
+    with_loopback.offers_loopback = True  # type: ignore[attr-defined]
+    aioice.ice.get_host_addresses = with_loopback
+
+
+# ---- routes ----------------------------------------------------------------------------------
+
+
+@router.get("/", include_in_schema=False)
+async def page() -> FileResponse:
+    """The WebRTC test page."""
+    return FileResponse(WEB_DIR / "index.html", headers={"Cache-Control": "no-store"})
+
+
+router.mount("/web", StaticFiles(directory=WEB_DIR), name="web")
+
+
+@router.get("/api/profiles")
+async def profiles(request: Request) -> dict[str, Any]:
+    """Profiles the page can call (the first is the server's own), and the ICE servers to use."""
+    calls = _calls(request)
+    return {
+        "profiles": [
+            {"name": name, "business": profile.name, "phone": profile.phone}
+            for name, profile in calls.profiles.items()
+        ],
+        "ice_servers": calls.ice_servers,
+    }
+
+
+@router.post("/api/offer")
+async def offer(body: Offer, request: Request) -> dict[str, str]:
+    """Answer the page's SDP offer. Without a known `pc_id` it starts a new call."""
+    calls, state = _calls(request), request.app.state.app
+    if body.pc_id is None and not state.settings.can_take_calls:
+        missing = ", ".join(state.settings.missing_providers)
+        raise HTTPException(503, f"The receptionist cannot take calls: set up {missing}.")
+    profile_name = body.request_data.profile or next(iter(calls.profiles))
+    if profile_name not in calls.profiles:
+        raise HTTPException(422, "Unknown business profile.")
+    caller = _caller_number(body.request_data.caller)
+    started: dict[str, str] = {}
+    failed: list[SmallWebRTCConnection] = []
+
+    async def start_call(connection: SmallWebRTCConnection) -> None:
+        try:
+            started["call_id"] = await _start_call(
+                calls, state, connection, profile_name, calls.profiles[profile_name], caller
+            )
+        except Exception:  # already logged and recorded; the page gets a 500 below
+            failed.append(connection)
+
+    request_ = SmallWebRTCRequest(
+        sdp=body.sdp, type=body.type, pc_id=body.pc_id, restart_pc=body.restart_pc
+    )
+    answer = await calls.handler.handle_web_request(request_, start_call)
+    if failed or answer is None:
+        for connection in failed:
+            await connection.disconnect()
+        raise HTTPException(500, "The call could not be started.")
+    # `call_id` is present for a new call and absent for a renegotiation.
+    return {**answer, **started}
+
+
+@router.patch("/api/offer")
+async def add_candidates(body: CandidatePatch, request: Request) -> dict[str, str]:
+    """Add ICE candidates the page found after it sent its offer."""
+    await _calls(request).handler.handle_patch_request(
+        SmallWebRTCPatchRequest(
+            pc_id=body.pc_id, candidates=[IceCandidate(**c.model_dump()) for c in body.candidates]
+        )
+    )
+    return {"status": "success"}
+
+
+def _caller_number(value: str | None) -> str | None:
+    """The "call as" number in E.164, None when left empty; 422 when it is not a number."""
+    if not value or not value.strip():
+        return None
+    if not value.strip().startswith("+"):
+        raise HTTPException(422, "Call as: use E.164 form, with + and the country code.")
+    try:
+        return to_e164(value.strip())
+    except ValueError:
+        raise HTTPException(422, "Call as: that is not a phone number.") from None
+
+
+# ---- the call --------------------------------------------------------------------------------
+
+
+async def _start_call(
+    calls: WebRTCCalls,
+    state: AppState,
+    connection: SmallWebRTCConnection,
+    profile_name: str,
+    profile: BusinessProfile,
+    caller: str | None,
+) -> str:
+    """Create the record and the pipeline, and run the call in the background; return its id."""
+    call_id = await state.store.open_webrtc_call(caller, profile_name)
+
+    async def to_page(kind: str, data: dict[str, Any]) -> None:
+        # default=str: tool results may hold dates; the page only displays them.
+        message = {"type": "receptionist-event", "kind": kind, "data": data}
+        connection.send_app_message(json.loads(json.dumps(message, default=str)))
+
+    session = CallSession(
+        call_id=call_id,
+        transport="webrtc",
+        caller=caller,
+        called=profile.phone,
+        profile=profile,
+        profile_name=profile_name,
+        settings=state.settings,
+        store=state.store,
+        twilio=state.twilio,
+        outbox=state.outbox,
+        # Emergency alerts go to the owner of the server's own profile; for another profile
+        # they would reach the wrong business, so that call flags the emergency without alerting.
+        alerts=state.alerts if profile_name == state.profile_name else None,
+        events=to_page,
+    )
+    try:
+        transport = SmallWebRTCTransport(
+            connection, TransportParams(audio_in_enabled=True, audio_out_enabled=True)
+        )
+        runner = CallRunner(
+            transport, session, audio_in_rate=WEBRTC_IN_RATE, audio_out_rate=WEBRTC_OUT_RATE
+        )
+    except Exception as exc:
+        logger.exception("webrtc call {} could not start: {}", call_id, type(exc).__name__)
+        await state.store.finish_call(call_id, "FAILED", "setup_failed")
+        raise
+    logger.info("webrtc call {} from {} to {}", call_id, mask_phone(caller), profile_name)
+    task = asyncio.create_task(_run(runner, state, call_id), name=f"webrtc-call-{call_id}")
+    calls.tasks.add(task)
+    task.add_done_callback(calls.tasks.discard)
+    return call_id
+
+
+async def _run(runner: CallRunner, state: AppState, call_id: str) -> None:
+    state.active_calls.add(call_id)
+    try:
+        await runner.run()
+    finally:
+        state.active_calls.discard(call_id)
+
+
+async def close_webrtc(app: FastAPI) -> None:
+    """Hang up every page call and let each close its record. Call before the database closes."""
+    calls: WebRTCCalls | None = getattr(app.state, "webrtc", None)
+    if calls is None:
+        return
+    await calls.handler.close()
+    if calls.tasks:
+        _, pending = await asyncio.wait(calls.tasks, timeout=SHUTDOWN_GRACE_SECS)
+        for task in pending:
+            task.cancel()
+        with contextlib.suppress(Exception):
+            await asyncio.gather(*pending, return_exceptions=True)
