@@ -186,8 +186,21 @@ async def twilio_voice(request: Request) -> Response:
 
 @app.websocket("/twilio/ws")
 async def twilio_stream(websocket: WebSocket) -> None:
-    """Media Streams: accept only a `start` that carries this call's unused stream token."""
+    """Media Streams: accept only a signed upgrade whose `start` carries an unused stream token."""
     state, settings = _state(websocket), _state(websocket).settings
+    token = settings.twilio_auth_token
+    signed = signature_is_valid(
+        token.get_secret_value() if token else None,
+        settings.stream_url.removesuffix(websocket.url.path),
+        websocket.url.path,
+        websocket.url.query,
+        {},
+        websocket.headers.get("X-Twilio-Signature"),
+    )
+    if not signed:
+        logger.warning("rejected a media stream upgrade with a missing or invalid signature")
+        await websocket.close(code=1008)
+        return
     await websocket.accept()
     drops = DropCounter()
 

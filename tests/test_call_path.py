@@ -278,6 +278,10 @@ async def test_stream_needs_a_valid_unused_token(fakes, phone_server):
     unknown = new_caller(fakes, phone_server)
     await unknown.connect(url=other.stream_url, params={"token": token})
     assert await _rejected(unknown)
+    # The upgrade itself must carry Twilio's signature: an unsigned one is refused before accept.
+    unsigned = new_caller(fakes, phone_server, call_sid=other.call_sid)
+    with pytest.raises(Exception, match="403|1008"):
+        await unsigned.connect(url=other.stream_url, params=other.stream_params, sign=False)
 
     # None of them started a pipeline: no new STT session, and no media sent to them.
     assert len(fakes.deepgram.connections) == stt_before
