@@ -11,6 +11,8 @@ from bot.alerts import EmergencyAlerts
 from bot.config import Settings
 from bot.outbox import Outbox
 from bot.profile import BusinessProfile
+from bot.scheduling.calendar import Calendar
+from bot.scheduling.state import SchedulingState
 from bot.storage import Store
 from bot.twilio_rest import TwilioRest
 
@@ -26,8 +28,8 @@ async def _no_events(kind: str, data: dict[str, Any]) -> None:
 class CallControl(Protocol):
     """What a tool may ask of the live call; the pipeline runner implements it."""
 
-    async def end_call(self, reason: str, farewell: str) -> None:
-        """Say `farewell`, then hang up."""
+    async def end_call(self, reason: str, farewell: str, *, status: str = "COMPLETED") -> None:
+        """Say `farewell`, then hang up; the call record gets `status` and `reason`."""
         ...
 
     async def say(self, text: str) -> None:
@@ -85,6 +87,10 @@ class CallSession:
     emergency: bool = False
     # True only after caller ID matched an owner number AND the owner PIN was given.
     is_owner: bool = False
+    # Where bookings go (Google or built-in); None: the built-in calendar of this call's profile.
+    calendar: Calendar | None = None
+    # Slots offered, bookings made and bookings proved in this call (see bot/scheduling/state.py).
+    scheduling: SchedulingState = field(default_factory=SchedulingState)
     # Wrong PINs so far; at MAX_PIN_ATTEMPTS the call carries on as an ordinary caller.
     pin_attempts: int = 0
 

@@ -54,6 +54,10 @@ class Settings(BaseSettings):
     google_calendar_base_url: str = "https://www.googleapis.com/calendar/v3/"
     google_calendar_id: str | None = None
     google_service_account_file: Path | None = None
+    # Per-request socket timeout, and the total time one calendar operation may take including
+    # retries (a caller is waiting); past it the booking is kept as a pending request.
+    google_calendar_timeout_secs: float = Field(default=3.0, gt=0)
+    google_calendar_budget_secs: float = Field(default=4.0, gt=0)
 
     # Where Twilio reaches this server, e.g. https://receptionist.fly.dev. Signatures are
     # checked against this URL, never against the Host header a proxy hands us.
@@ -76,6 +80,11 @@ class Settings(BaseSettings):
     # (crash or restart) and is closed as FAILED by whichever worker sweeps next.
     call_heartbeat_secs: float = Field(default=10.0, gt=0)
     stale_call_secs: float = Field(default=60.0, gt=0)
+    # If the LLM has not started answering this long after the caller stops, a filler is spoken;
+    # after `llm_give_up_secs` the call takes a message without the LLM.
+    llm_stall_secs: float = Field(default=4.0, gt=0)
+    llm_give_up_secs: float = Field(default=10.0, gt=0)
+
     # The owner's PIN (keypad or spoken). Owner mode needs it AND a call from an owner number.
     owner_pin: SecretStr | None = None
 

@@ -36,6 +36,7 @@ from pipecat.turns.user_stop import TurnAnalyzerUserTurnStopStrategy
 from pipecat.turns.user_turn_strategies import UserTurnStrategies
 from pipecat.workers.runner import WorkerRunner
 
+from bot import claims_audit
 from bot.call_session import MAX_PIN_ATTEMPTS, CallSession
 from bot.metrics import ACTIVE_CALLS, CALLS_ENDED
 from bot.owner_auth import pin_matches
@@ -43,6 +44,7 @@ from bot.prompts import build_system_prompt
 from bot.twilio_webhook import transfer_twiml
 from pipelines.emergency_watch import EmergencyWatcher
 from pipelines.latency import latency_observer
+from pipelines.llm_fallback import LLMFallback, LLMGate
 from pipelines.owner_pin_gate import OwnerPinGate
 from pipelines.services import make_llm, make_stt, make_tts
 from pipelines.tool_adapter import function_schemas
@@ -102,6 +104,12 @@ class CallRunner:
             ),
         )
         prompt = build_system_prompt(session.profile, tool_names=[t.name for t in tools])
+        self._llm = make_llm(session.settings, system_prompt=prompt)
+        self._fallback = LLMFallback(
+            session,
+            stall_secs=session.settings.llm_stall_secs,
+            give_up_secs=session.settings.llm_give_up_secs,
+        )
         pipeline = Pipeline(
             [
                 transport.input(),  # caller audio in
@@ -109,7 +117,9 @@ class CallRunner:
                 make_stt(session.settings, call_id=session.call_id),  # Deepgram
                 EmergencyWatcher(session),  # emergency phrases, whatever the LLM does
                 self._user_agg,  # VAD, end of turn, barge-in
-                make_llm(session.settings, system_prompt=prompt),  # OpenAI + tools
+                LLMGate(self._fallback),  # closed if the LLM stops answering
+                self._llm,  # OpenAI + tools
+                self._fallback.voice,  # notices LLM output; speaks past a stuck LLM
                 make_tts(session.settings),  # Cartesia
                 transport.output(),  # bot audio out
                 self._assistant_agg,  # keeps only what the caller heard
@@ -135,9 +145,9 @@ class CallRunner:
         """Speak a fixed line outside the LLM."""
         await self._worker.queue_frames([TTSSpeakFrame(text)])
 
-    async def end_call(self, reason: str, farewell: str) -> None:
+    async def end_call(self, reason: str, farewell: str, *, status: str = "COMPLETED") -> None:
         """Say the farewell, then end the pipeline; on the phone, hang up through Twilio."""
-        if not self._session.decide_end("COMPLETED", reason, hang_up=True):
+        if not self._session.decide_end(status, reason, hang_up=True):
             return
         goodbye = TTSSpeakFrame(farewell)
         goodbye.interruptible = False
@@ -247,6 +257,7 @@ class CallRunner:
         finally:
             limit.cancel()
             heartbeat.cancel()
+            self._fallback.stop()
             ACTIVE_CALLS.dec()
             if self._end_task:
                 self._end_task.cancel()
@@ -254,6 +265,7 @@ class CallRunner:
 
     async def _close_record(self) -> None:
         session = self._session
+        await claims_audit.run_safely(session.store, session.call_id)  # never raises
         status, reason = session.end_status, session.end_reason
         if status is None or reason is None:
             status, reason = "FAILED", "pipeline_stopped"
@@ -305,6 +317,14 @@ class CallRunner:
                 session.caller_turns += 1
                 await store.add_turn(session.call_id, "caller", message.content)
                 await session.emit("transcript", {"role": "caller", "text": message.content})
+                if self._fallback.engaged:
+                    await self._fallback.take_message(message.content)
+                else:
+                    self._fallback.caller_finished()
+
+        @self._llm.event_handler("on_function_calls_started")
+        async def _tool_started(service, function_calls) -> None:
+            self._fallback.model_answered()
 
         @self._assistant_agg.event_handler("on_assistant_turn_stopped")
         async def _bot_turn(aggregator, message) -> None:

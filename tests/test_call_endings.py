@@ -81,3 +81,29 @@ async def test_server_crash_keeps_the_record_and_every_turn(fakes, tmp_path):
         assert check[0][0] == "ok"
     finally:
         restarted.stop()
+
+
+async def test_llm_that_stops_answering_still_gets_the_callers_message_taken(fakes, server_factory):
+    server = server_factory(llm_stall_secs=1.5, llm_give_up_secs=4)
+    fakes.call(fakes.openai.hang_next(50))
+    message = "This is Ann Lee, please call me back about my boiler."
+    caller = await answered_call(fakes, server, [audio.FIXTURES["leaking_sink"], message])
+    await caller.say(audio.load("leaking_sink"))
+    await caller.wait_for(
+        lambda: any("having trouble" in s["text"] for s in fakes.cartesia.synthesized),
+        timeout=20, what="the fallback asking for a message",
+    )
+    spoken = " ".join(s["text"] for s in fakes.cartesia.synthesized)
+    assert spoken.index("just one moment") < spoken.index("having trouble")
+    await caller.wait_for_bot_silence(quiet_s=0.8, timeout=20, voiced_only=True)
+    await caller.say(audio.load("my_name"))
+    await caller.wait_for(lambda: caller.closed, timeout=30, what="goodbye after the message")
+    row = await _final(server, caller.call_sid)
+    assert (row["status"], row["end_reason"]) == ("FAILED", "llm_unavailable")
+    stored = server.rows("SELECT body, callback, source FROM messages WHERE call_id = ?", (caller.call_sid,))
+    assert [tuple(r) for r in stored] == [(message, caller.from_number, "fallback")]
+    owner_sms = [m for m in fakes.twilio.messages if message in m["form"]["Body"]]
+    assert len(owner_sms) == 1
+    assert [u["form"] for u in fakes.twilio.call_updates if u["call_sid"] == caller.call_sid] == [
+        {"Status": "completed"}
+    ]

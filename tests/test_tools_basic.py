@@ -17,7 +17,7 @@ class RecordingControl:
     def __init__(self) -> None:
         self.ended: list[tuple[str, str]] = []
 
-    async def end_call(self, reason: str, farewell: str) -> None:
+    async def end_call(self, reason: str, farewell: str, *, status: str = "COMPLETED") -> None:
         self.ended.append((reason, farewell))
 
     async def say(self, text: str) -> None:

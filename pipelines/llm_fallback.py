@@ -1,0 +1,114 @@
+"""When the LLM stops answering, the caller is never left in silence and their message is kept.
+
+After the caller finishes a turn, the model has `stall_secs` to start answering (text or a tool
+call). If it has not, the caller hears a short filler. If it still has not by `give_up_secs`, the
+call leaves the LLM behind: a fixed prompt asks for a message, the caller's next words are stored
+as a message and texted to the owner, and the bot says goodbye.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from loguru import logger
+from pipecat.frames.frames import Frame, LLMContextFrame, LLMTextFrame, TTSSpeakFrame
+from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
+
+from bot.call_session import CallSession
+
+FILLER = "Sorry, just one moment."
+ASK_FOR_MESSAGE = (
+    "I'm sorry, I'm having trouble on my end. Please tell me your name and a short message, "
+    "and someone will call you back on this number."
+)
+GOODBYE = "Thank you, I've passed your message on. Someone will call you back soon. Goodbye."
+
+
+class LLMFallback:
+    """Watches for a silent LLM and takes a message without it."""
+
+    def __init__(self, session: CallSession, *, stall_secs: float, give_up_secs: float) -> None:
+        self._session = session
+        self._stall_secs = stall_secs
+        self._give_up_secs = give_up_secs
+        self._watch: asyncio.Task | None = None
+        self.engaged = False
+        # Speaks from after the LLM: a stuck LLM holds every frame queued behind it.
+        self.voice = LLMBypass(self)
+
+    def caller_finished(self) -> None:
+        """A caller turn ended: the LLM's clock starts."""
+        if not self.engaged:
+            self.model_answered()
+            self._watch = asyncio.create_task(self._wait_for_model())
+
+    def model_answered(self) -> None:
+        """The LLM produced output (speech or a tool call)."""
+        if self._watch is not None:
+            self._watch.cancel()
+            self._watch = None
+
+    async def take_message(self, text: str) -> None:
+        """In fallback mode, the caller's turn is their message."""
+        session = self._session
+        message_id = await session.store.add_message(
+            call_id=session.call_id, body=text, source="fallback", callback=session.caller
+        )
+        if session.outbox is not None:
+            body = (
+                f"Message for {session.profile.name} taken while the assistant was down, from "
+                f"{session.caller or 'an unknown number'}: {text}"
+            )[:600]
+            for owner in session.profile.owner.phones:
+                await session.outbox.send(
+                    key=f"message:{message_id}:{owner}", kind="message", to=owner, body=body,
+                    call_id=session.call_id,
+                )
+        assert session.control is not None
+        await session.control.end_call("llm_unavailable", GOODBYE, status="FAILED")
+
+    async def _wait_for_model(self) -> None:
+        session = self._session
+        await asyncio.sleep(self._stall_secs)
+        await self.voice.speak(FILLER)
+        await asyncio.sleep(max(0.0, self._give_up_secs - self._stall_secs))
+        logger.warning("call {}: LLM gave no answer; taking a message instead", session.call_id)
+        self.engaged = True
+        await session.store.audit("system", "llm.fallback", session.call_id, {})
+        await self.voice.speak(ASK_FOR_MESSAGE)
+
+    def stop(self) -> None:
+        """The call is over."""
+        self.model_answered()
+
+
+class LLMGate(FrameProcessor):
+    """Stops requests reaching the LLM once the fallback has taken over the call."""
+
+    def __init__(self, fallback: LLMFallback) -> None:
+        super().__init__(name="LLMGate")
+        self._fallback = fallback
+
+    async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
+        await super().process_frame(frame, direction)
+        if self._fallback.engaged and isinstance(frame, LLMContextFrame):
+            return
+        await self.push_frame(frame, direction)
+
+
+class LLMBypass(FrameProcessor):
+    """Sits right after the LLM: notices its output, and can speak past it when it is stuck."""
+
+    def __init__(self, fallback: LLMFallback) -> None:
+        super().__init__(name="LLMBypass")
+        self._fallback = fallback
+
+    async def speak(self, text: str) -> None:
+        """Send a fixed line straight to TTS."""
+        await self.queue_frame(TTSSpeakFrame(text))
+
+    async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
+        await super().process_frame(frame, direction)
+        if isinstance(frame, LLMTextFrame):
+            self._fallback.model_answered()
+        await self.push_frame(frame, direction)
