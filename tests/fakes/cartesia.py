@@ -1,6 +1,6 @@
 """Fake Cartesia TTS WebSocket (``/tts/websocket``), as Pipecat's CartesiaTTSService speaks it.
 
-"Speech" is a sine tone, 0.18 s per word + 0.1 s, at ``freq_for(text)`` Hz (440 by default), so a
+"Speech" is a sine tone, 0.1 s per word + 0.1 s, at ``freq_for(text)`` Hz (440 by default), so a
 test can tell whose audio reached a caller with ``dsp.dominant_freq_pcm16`` / ``caller.dominant_freq``.
 Reading and sending run in separate tasks, so a ``cancel`` is honoured while audio is streaming.
 """
@@ -22,7 +22,7 @@ from websockets.exceptions import ConnectionClosed
 from ._base import WebSocketFake, now
 from .dsp import sine_pcm16
 
-SECS_PER_WORD = 0.18
+SECS_PER_WORD = 0.1  # brisk speech keeps real-time tests short
 SECS_PADDING = 0.1
 CHUNK_SECS = 0.04
 AMPLITUDE = 8000
