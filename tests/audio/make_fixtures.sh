@@ -8,6 +8,7 @@
 #
 # The utterances were chosen because Pipecat's smart-turn v3.2 model judges them "complete",
 # so a turn ends on the VAD stop instead of smart-turn's 3 s silence fallback.
+# `sox -D` turns dithering off so that the output is byte-for-byte reproducible.
 # Keep the texts in sync with FIXTURES in __init__.py.
 set -euo pipefail
 
@@ -17,7 +18,7 @@ trap 'rm -rf "$tmp"' EXIT
 
 speak() {  # speak NAME TEXT -> NAME.ulaw
     espeak-ng -v en-us -s 160 -w "$tmp/$1.wav" "$2"
-    sox "$tmp/$1.wav" -r 8000 -c 1 -e mu-law -t raw "$1.ulaw"
+    sox -D "$tmp/$1.wav" -r 8000 -c 1 -e mu-law -t raw "$1.ulaw"
 }
 
 speak book_tomorrow "Can you book me in for tomorrow morning?"
@@ -26,6 +27,6 @@ speak leaking_sink "Can you send someone to fix a leaking kitchen sink tomorrow 
 speak never_mind "Actually never mind, thanks."
 
 # Browser microphone fixture (reuses the espeak output of book_tomorrow).
-sox "$tmp/book_tomorrow.wav" -r 48000 -c 1 -b 16 -e signed-integer book_tomorrow_48k.wav pad 1 1
+sox -D "$tmp/book_tomorrow.wav" -r 48000 -c 1 -b 16 -e signed-integer book_tomorrow_48k.wav pad 1 1
 
 ls -l ./*.ulaw ./*.wav

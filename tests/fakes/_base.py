@@ -81,4 +81,3 @@ class HTTPFake:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
-

@@ -35,7 +35,15 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from ._base import now
-from .dsp import ULAW_SILENCE, VOICED_RMS, dominant_freq_pcm16, pcm16_to_ulaw, rms_ulaw, sine_pcm16, ulaw_to_pcm16
+from .dsp import (
+    ULAW_SILENCE,
+    VOICED_RMS,
+    dominant_freq_pcm16,
+    pcm16_to_ulaw,
+    rms_ulaw,
+    sine_pcm16,
+    ulaw_to_pcm16,
+)
 
 SAMPLE_RATE = 8000
 FRAME_BYTES = 160  # 20 ms of 8 kHz mu-law
@@ -252,12 +260,16 @@ class FakeTwilioCaller:
         )
         self._reader = asyncio.create_task(self._read_loop(self._ws))
         if send_connected:
-            await self._send_json({"event": "connected", "protocol": "Call", "version": "1.0.0"}, seq=False)
+            await self._send_json(
+                {"event": "connected", "protocol": "Call", "version": "1.0.0"}, seq=False
+            )
         if send_start:
             await self.send_start(params, start_params_override)
 
     async def send_start(
-        self, params: dict[str, str] | None = None, start_params_override: dict[str, Any] | None = None
+        self,
+        params: dict[str, str] | None = None,
+        start_params_override: dict[str, Any] | None = None,
     ) -> None:
         """Send ``start`` and begin streaming media frames (silence until ``say``)."""
         start: dict[str, Any] = {
@@ -319,7 +331,11 @@ class FakeTwilioCaller:
     async def send_dtmf(self, digit: str) -> None:
         """Send a keypad press."""
         await self._send_json(
-            {"event": "dtmf", "streamSid": self.stream_sid, "dtmf": {"track": "inbound_track", "digit": digit}}
+            {
+                "event": "dtmf",
+                "streamSid": self.stream_sid,
+                "dtmf": {"track": "inbound_track", "digit": digit},
+            }
         )
 
     async def hangup(self) -> None:
@@ -363,7 +379,9 @@ class FakeTwilioCaller:
                 self._seq += 1
                 message = {"event": message["event"], "sequenceNumber": str(self._seq), **message}
             await self._require_ws().send(json.dumps(message))
-            self.sent.append({"t": now(), "event": message["event"], "seq": message.get("sequenceNumber")})
+            self.sent.append(
+                {"t": now(), "event": message["event"], "seq": message.get("sequenceNumber")}
+            )
 
     async def _send_media(self, frame: bytes, timestamp_ms: int) -> None:
         self._chunk += 1
@@ -431,7 +449,9 @@ class FakeTwilioCaller:
             return
         self._pending_marks = [m for m in self._pending_marks if m[0] > t]
         for _, name in due:
-            await self._send_json({"event": "mark", "streamSid": self.stream_sid, "mark": {"name": name}})
+            await self._send_json(
+                {"event": "mark", "streamSid": self.stream_sid, "mark": {"name": name}}
+            )
 
     async def _read_loop(self, ws: ClientConnection) -> None:
         try:
@@ -506,7 +526,10 @@ class FakeTwilioCaller:
         return None
 
     async def wait_for(
-        self, predicate: Callable[[], bool], timeout: float, what: str = "condition"
+        self,
+        predicate: Callable[[], bool],
+        timeout: float,  # noqa: ASYNC109 (a polling helper: the deadline is its point)
+        what: str = "condition",
     ) -> None:
         """Poll ``predicate`` every 10 ms; raise TimeoutError after ``timeout`` seconds."""
         deadline = now() + timeout
@@ -516,7 +539,10 @@ class FakeTwilioCaller:
             await asyncio.sleep(0.01)
 
     async def wait_for_bot_audio(
-        self, after_t: float, timeout: float = 10.0, voiced_only: bool = False
+        self,
+        after_t: float,
+        timeout: float = 10.0,  # noqa: ASYNC109
+        voiced_only: bool = False,
     ) -> float:
         """Wait for a media message received after ``after_t``; return its time."""
         found: list[float] = []
@@ -533,7 +559,10 @@ class FakeTwilioCaller:
         return min(found)
 
     async def wait_for_bot_silence(
-        self, quiet_s: float = 0.6, timeout: float = 15.0, voiced_only: bool = False
+        self,
+        quiet_s: float = 0.6,
+        timeout: float = 15.0,  # noqa: ASYNC109
+        voiced_only: bool = False,
     ) -> float | None:
         """Wait until no media arrived for ``quiet_s``; return the last media time (or None)."""
         started = now()

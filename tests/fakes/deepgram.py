@@ -249,7 +249,9 @@ class FakeDeepgram(WebSocketFake):
             msg = self._results(stream, line, is_final=True, speech_final=True, from_finalize=True)
             self._enqueue(stream, delay, msg, transcript=line)
         else:
-            self._enqueue(stream, delay, self._results(stream, "", is_final=True, from_finalize=True))
+            self._enqueue(
+                stream, delay, self._results(stream, "", is_final=True, from_finalize=True)
+            )
         stream.voiced_s = 0.0
         stream.interim_sent = False
         stream.segment_start = stream.audio_s
@@ -287,7 +289,12 @@ class FakeDeepgram(WebSocketFake):
                 await ws.send(json.dumps(item.message))
                 if item.transcript is not None:
                     self.transcripts_sent.append(
-                        {"t": now(), "conn_id": stream.conn_id, "tag": stream.tag, "text": item.transcript}
+                        {
+                            "t": now(),
+                            "conn_id": stream.conn_id,
+                            "tag": stream.tag,
+                            "text": item.transcript,
+                        }
                     )
         except ConnectionClosed:
             pass

@@ -118,7 +118,9 @@ def dominant_freq_pcm16(
         first = max(start, 1)
         pairs += start + frame_samples - first
         crossings += sum(
-            1 for j in range(first, start + frame_samples) if (samples[j - 1] < 0) != (samples[j] < 0)
+            1
+            for j in range(first, start + frame_samples)
+            if (samples[j - 1] < 0) != (samples[j] < 0)
         )
     if not pairs:
         return 0.0

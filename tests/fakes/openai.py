@@ -68,7 +68,9 @@ def _content_text(content: Any) -> str:
         return content
     if isinstance(content, list):
         return " ".join(
-            part.get("text", "") for part in content if isinstance(part, dict) and part.get("type") == "text"
+            part.get("text", "")
+            for part in content
+            if isinstance(part, dict) and part.get("type") == "text"
         )
     return ""
 
@@ -259,7 +261,10 @@ class FakeOpenAI(HTTPFake):
         self, request: web.Request, body: dict[str, Any], chunks: list[dict[str, Any]], model: str
     ) -> web.StreamResponse:
         response = web.StreamResponse(
-            headers={"Content-Type": "text/event-stream; charset=utf-8", "Cache-Control": "no-cache"}
+            headers={
+                "Content-Type": "text/event-stream; charset=utf-8",
+                "Cache-Control": "no-cache",
+            }
         )
         await response.prepare(request)
         delay = self.first_token_latency_s + random.uniform(0.0, self.first_token_jitter_s)
@@ -289,7 +294,9 @@ def _sse(event: dict[str, Any]) -> bytes:
     return f"data: {json.dumps(event)}\n\n".encode()
 
 
-def _chunk(completion_id: str, created: int, model: str, choices: list[dict[str, Any]]) -> dict[str, Any]:
+def _chunk(
+    completion_id: str, created: int, model: str, choices: list[dict[str, Any]]
+) -> dict[str, Any]:
     return {
         "id": completion_id,
         "object": "chat.completion.chunk",
@@ -343,7 +350,9 @@ def _reply_chunks(reply: Reply) -> list[dict[str, Any]]:
             delta = {"role": "assistant", "content": None, **delta}
         chunks.append(_choice(delta))
         for fragment in _split_arguments(json.dumps(call.arguments)):
-            chunks.append(_choice({"tool_calls": [{"index": index, "function": {"arguments": fragment}}]}))
+            chunks.append(
+                _choice({"tool_calls": [{"index": index, "function": {"arguments": fragment}}]})
+            )
     chunks.append(_choice({}, "tool_calls"))
     return chunks
 
@@ -351,7 +360,11 @@ def _reply_chunks(reply: Reply) -> list[dict[str, Any]]:
 def _usage(body: dict[str, Any], chunks: list[dict[str, Any]]) -> dict[str, int]:
     prompt = sum(len(json.dumps(m)) // 4 for m in body.get("messages", []))
     completion = max(1, len(chunks) - 2)
-    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+    return {
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "total_tokens": prompt + completion,
+    }
 
 
 def _completion_object(chunks: list[dict[str, Any]], model: str) -> dict[str, Any]:
@@ -361,7 +374,8 @@ def _completion_object(chunks: list[dict[str, Any]], model: str) -> dict[str, An
     for c in chunks:
         for tc in c["delta"].get("tool_calls") or []:
             entry = calls.setdefault(
-                tc["index"], {"id": tc.get("id"), "type": "function", "function": {"name": "", "arguments": ""}}
+                tc["index"],
+                {"id": tc.get("id"), "type": "function", "function": {"name": "", "arguments": ""}},
             )
             entry["function"]["name"] += tc.get("function", {}).get("name") or ""
             entry["function"]["arguments"] += tc.get("function", {}).get("arguments") or ""
@@ -374,7 +388,12 @@ def _completion_object(chunks: list[dict[str, Any]], model: str) -> dict[str, An
         "created": int(time.time()),
         "model": model,
         "choices": [
-            {"index": 0, "message": message, "logprobs": None, "finish_reason": chunks[-1]["finish_reason"]}
+            {
+                "index": 0,
+                "message": message,
+                "logprobs": None,
+                "finish_reason": chunks[-1]["finish_reason"],
+            }
         ],
         "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
     }

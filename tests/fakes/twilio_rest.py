@@ -102,12 +102,16 @@ class FakeTwilioREST(HTTPFake):
     def hangups(self) -> list[dict[str, Any]]:
         """Successful ``Status=completed`` updates."""
         return [
-            r for r in self.call_updates if r["form"].get("Status") == "completed" and r["status"] == 200
+            r
+            for r in self.call_updates
+            if r["form"].get("Status") == "completed" and r["status"] == 200
         ]
 
     # -- request handling ----------------------------------------------------------------------
 
-    async def _begin(self, request: web.Request, records: list[dict[str, Any]]) -> tuple[dict[str, Any], web.Response | None]:
+    async def _begin(
+        self, request: web.Request, records: list[dict[str, Any]]
+    ) -> tuple[dict[str, Any], web.Response | None]:
         """Record the request; return (record, error response or None)."""
         form = {k: str(v) for k, v in (await request.post()).items()}
         record: dict[str, Any] = {
