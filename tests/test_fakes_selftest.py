@@ -9,24 +9,16 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-import sys
-from pathlib import Path
 from typing import Any
 
 import httpx
+import openai as openai_sdk
 import pytest
+import websockets
 from aiohttp import web
-
-# The fakes are imported as ``tests.fakes``; make that work whatever pytest's rootdir/sys.path is.
-_ROOT = str(Path(__file__).resolve().parents[1])
-if _ROOT not in sys.path:
-    sys.path.insert(0, _ROOT)
-
-import openai as openai_sdk  # noqa: E402
-import websockets  # noqa: E402
-from pipecat.adapters.llm.schemas.function_schema import FunctionSchema  # noqa: E402
-from pipecat.adapters.llm.schemas.tools_schema import ToolsSchema  # noqa: E402
-from pipecat.frames.frames import (  # noqa: E402
+from pipecat.adapters.llm.schemas.function_schema import FunctionSchema
+from pipecat.adapters.llm.schemas.tools_schema import ToolsSchema
+from pipecat.frames.frames import (
     EndFrame,
     InputAudioRawFrame,
     InterimTranscriptionFrame,
@@ -37,22 +29,22 @@ from pipecat.frames.frames import (  # noqa: E402
     TTSTextFrame,
     VADUserStoppedSpeakingFrame,
 )
-from pipecat.pipeline.pipeline import Pipeline  # noqa: E402
-from pipecat.processors.aggregators.llm_context import LLMContext  # noqa: E402
-from pipecat.processors.aggregators.llm_response_universal import LLMContextAggregatorPair  # noqa: E402
-from pipecat.serializers.twilio import TwilioFrameSerializer  # noqa: E402
-from pipecat.services.cartesia.tts import CartesiaTTSService  # noqa: E402
-from pipecat.services.deepgram.stt import DeepgramSTTService  # noqa: E402
-from pipecat.services.llm_service import FunctionCallParams  # noqa: E402
-from pipecat.services.openai.llm import OpenAILLMService  # noqa: E402
-from pipecat.tests.utils import SleepFrame, run_test  # noqa: E402
-from twilio.base.exceptions import TwilioRestException  # noqa: E402
-from twilio.http.async_http_client import AsyncTwilioHttpClient  # noqa: E402
-from twilio.request_validator import RequestValidator  # noqa: E402
-from twilio.rest import Client  # noqa: E402
+from pipecat.pipeline.pipeline import Pipeline
+from pipecat.processors.aggregators.llm_context import LLMContext
+from pipecat.processors.aggregators.llm_response_universal import LLMContextAggregatorPair
+from pipecat.serializers.twilio import TwilioFrameSerializer
+from pipecat.services.cartesia.tts import CartesiaTTSService
+from pipecat.services.deepgram.stt import DeepgramSTTService
+from pipecat.services.llm_service import FunctionCallParams
+from pipecat.services.openai.llm import OpenAILLMService
+from pipecat.tests.utils import SleepFrame, run_test
+from twilio.base.exceptions import TwilioRestException
+from twilio.http.async_http_client import AsyncTwilioHttpClient
+from twilio.request_validator import RequestValidator
+from twilio.rest import Client
 
-from tests import audio  # noqa: E402
-from tests.fakes import (  # noqa: E402
+from tests import audio
+from tests.fakes import (
     FakeCartesia,
     FakeDeepgram,
     FakeOpenAI,
@@ -72,7 +64,8 @@ from tests.fakes import (  # noqa: E402
     ulaw_silence,
     ulaw_tone,
 )
-from tests.fakes.dsp import pcm16_to_ulaw, sine_pcm16, ulaw_to_pcm16  # noqa: E402
+from tests.fakes.cartesia import CHUNK_SECS, SECS_PADDING, SECS_PER_WORD
+from tests.fakes.dsp import pcm16_to_ulaw, sine_pcm16, ulaw_to_pcm16
 
 ACCOUNT_SID = "AC" + "1" * 32
 AUTH_TOKEN = "selftest-auth-token"
@@ -95,9 +88,9 @@ def test_ulaw_tone_round_trip() -> None:
     for freq in (300.0, 440.0, 1000.0, 2500.0):
         assert dominant_freq(ulaw_tone(freq, 0.5)) == pytest.approx(freq, rel=0.03)
     assert dominant_freq(ulaw_silence(0.5)) == 0.0
-    assert dominant_freq(ulaw_silence(0.2) + ulaw_tone(700, 0.4) + ulaw_silence(0.3)) == pytest.approx(
-        700, rel=0.03
-    )
+    assert dominant_freq(
+        ulaw_silence(0.2) + ulaw_tone(700, 0.4) + ulaw_silence(0.3)
+    ) == pytest.approx(700, rel=0.03)
     assert hashed_freq("call A") == hashed_freq("call A")
 
 
@@ -123,7 +116,9 @@ def _pcm_frames(pcm: bytes, rate: int = 8000, ms: int = 20) -> list[InputAudioRa
 
 async def test_deepgram_stt_service_gets_scripted_transcript(deepgram: FakeDeepgram) -> None:
     deepgram.scripts["CAdeepgram"] = [audio.FIXTURES["book_tomorrow"]]
-    stt = DeepgramSTTService(api_key="test-deepgram", base_url=deepgram.url, tag="CAdeepgram", sample_rate=8000)
+    stt = DeepgramSTTService(
+        api_key="test-deepgram", base_url=deepgram.url, tag="CAdeepgram", sample_rate=8000
+    )
     # Pipecat silently falls back to the production host if the custom environment fails.
     assert stt._client._client_wrapper.get_environment().production.startswith("ws://127.0.0.1")
 
@@ -176,7 +171,10 @@ async def test_deepgram_protocol_details(deepgram: FakeDeepgram) -> None:
 
         await ws.send(tone)
         interim = json.loads(await ws.recv())
-        assert interim["is_final"] is False and interim["channel"]["alternatives"][0]["transcript"] == "first line"
+        assert (
+            interim["is_final"] is False
+            and interim["channel"]["alternatives"][0]["transcript"] == "first line"
+        )
         final, waited = await finalize()
         assert final["channel"]["alternatives"][0]["transcript"] == "first line"
         assert final["from_finalize"] and final["speech_final"] and waited >= 0.14
@@ -218,7 +216,10 @@ async def openai_fake() -> Any:
 async def test_openai_llm_service_tool_round_trip(openai_fake: FakeOpenAI) -> None:
     openai_fake.responder = ScriptedLLM(
         [
-            Rule(when_user_contains="BOOK", reply=ToolCall("book_appointment", {"date": "2026-12-01", "time": "10:00"})),
+            Rule(
+                when_user_contains="BOOK",
+                reply=ToolCall("book_appointment", {"date": "2026-12-01", "time": "10:00"}),
+            ),
             Rule(after_tool="book_appointment", reply=Text("You're booked for 10 AM.")),
         ]
     )
@@ -231,7 +232,9 @@ async def test_openai_llm_service_tool_round_trip(openai_fake: FakeOpenAI) -> No
     llm = OpenAILLMService(
         api_key="test-openai",
         base_url=openai_fake.url,
-        settings=OpenAILLMService.Settings(model="fake-model", system_instruction="You are a receptionist."),
+        settings=OpenAILLMService.Settings(
+            model="fake-model", system_instruction="You are a receptionist."
+        ),
     )
     llm.register_function("book_appointment", book)
     schema = FunctionSchema(
@@ -245,7 +248,10 @@ async def test_openai_llm_service_tool_round_trip(openai_fake: FakeOpenAI) -> No
         tools=ToolsSchema(standard_tools=[schema]),
     )
     user_agg, assistant_agg = LLMContextAggregatorPair(context)
-    await run_test(Pipeline([user_agg, llm, assistant_agg]), frames_to_send=[LLMRunFrame(), SleepFrame(0.5)])
+    await run_test(
+        Pipeline([user_agg, llm, assistant_agg]), frames_to_send=[LLMRunFrame(), SleepFrame(0.5)]
+    )
+    await llm._client.close()  # pipecat never closes its AsyncOpenAI client (pooled socket leaks)
 
     assert calls == [{"date": "2026-12-01", "time": "10:00"}]
     assert len(openai_fake.requests) == 2
@@ -255,14 +261,22 @@ async def test_openai_llm_service_tool_round_trip(openai_fake: FakeOpenAI) -> No
     assert tool_names(first) == ["book_appointment"]
     assert last_user_text(first) == "Please book me Dec 1 at 10."
     results = tool_results(second)
-    assert len(results) == 1 and json.loads(results[0]["content"]) == {"status": "confirmed", "id": "appt-42"}
+    assert len(results) == 1 and json.loads(results[0]["content"]) == {
+        "status": "confirmed",
+        "id": "appt-42",
+    }
     assistant_call = second["messages"][-2]["tool_calls"][0]
     assert results[0]["tool_call_id"] == assistant_call["id"]
-    assert context.get_messages()[-1] == {"role": "assistant", "content": "You're booked for 10 AM."}
+    assert context.get_messages()[-1] == {
+        "role": "assistant",
+        "content": "You're booked for 10 AM.",
+    }
 
 
 async def test_openai_sdk_streaming_usage_failures_and_hangs(openai_fake: FakeOpenAI) -> None:
-    async with openai_sdk.AsyncOpenAI(api_key="k", base_url=openai_fake.url, max_retries=0, timeout=5.0) as client:
+    async with openai_sdk.AsyncOpenAI(
+        api_key="k", base_url=openai_fake.url, max_retries=0, timeout=5.0
+    ) as client:
         await _exercise_openai_sdk(openai_fake, client)
     assert [r["status"] for r in openai_fake.requests] == [200, 200, 503, None]
 
@@ -270,7 +284,9 @@ async def test_openai_sdk_streaming_usage_failures_and_hangs(openai_fake: FakeOp
 async def _exercise_openai_sdk(openai_fake: FakeOpenAI, client: openai_sdk.AsyncOpenAI) -> None:
     openai_fake.responder = lambda body: Text("Hello there,  how can I help?")
     stream = await client.chat.completions.create(
-        model="m", messages=[{"role": "user", "content": "hi"}], stream=True,
+        model="m",
+        messages=[{"role": "user", "content": "hi"}],
+        stream=True,
         stream_options={"include_usage": True},
     )
     pieces, usage = [], None
@@ -282,12 +298,20 @@ async def _exercise_openai_sdk(openai_fake: FakeOpenAI, client: openai_sdk.Async
     assert usage is not None and usage.total_tokens > 0
 
     # Parallel tool calls, streamed; and the non-streaming shape.
-    openai_fake.responder = lambda body: ToolCalls([ToolCall("a", {"x": 1}, id="call_a"), ToolCall("b", {})])
-    done = await client.chat.completions.create(model="m", messages=[{"role": "user", "content": "x"}])
+    openai_fake.responder = lambda body: ToolCalls(
+        [ToolCall("a", {"x": 1}, id="call_a"), ToolCall("b", {})]
+    )
+    done = await client.chat.completions.create(
+        model="m", messages=[{"role": "user", "content": "x"}]
+    )
     message = done.choices[0].message
     assert done.choices[0].finish_reason == "tool_calls"
-    assert [(c.id, c.function.name, json.loads(c.function.arguments)) for c in message.tool_calls or []][0] == (
-        "call_a", "a", {"x": 1},
+    assert [
+        (c.id, c.function.name, json.loads(c.function.arguments)) for c in message.tool_calls or []
+    ][0] == (
+        "call_a",
+        "a",
+        {"x": 1},
     )
     assert message.tool_calls is not None and message.tool_calls[1].function.name == "b"
 
@@ -317,7 +341,16 @@ def test_scripted_llm_rules() -> None:
     assert llm(user) == Text("Again?")
     after_end = {
         "messages": [
-            {"role": "assistant", "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "end_call", "arguments": "{}"}}]},
+            {
+                "role": "assistant",
+                "tool_calls": [
+                    {
+                        "id": "c1",
+                        "type": "function",
+                        "function": {"name": "end_call", "arguments": "{}"},
+                    }
+                ],
+            },
             {"role": "tool", "tool_call_id": "c1", "content": "ok"},
         ]
     }
@@ -339,7 +372,9 @@ async def cartesia() -> Any:
 
 async def test_cartesia_tts_service_audio_and_words(cartesia: FakeCartesia) -> None:
     tts = CartesiaTTSService(
-        api_key="test-cartesia", url=cartesia.url, sample_rate=8000,
+        api_key="test-cartesia",
+        url=cartesia.url,
+        sample_rate=8000,
         settings=CartesiaTTSService.Settings(voice="v"),
     )
     text = "Thanks for calling Acme Dental."
@@ -349,35 +384,48 @@ async def test_cartesia_tts_service_audio_and_words(cartesia: FakeCartesia) -> N
     words = [f.text for f in down if isinstance(f, TTSTextFrame)]
     assert words == text.split()
     pcm = b"".join(f.audio for f in audio_frames)
-    assert len(pcm) == 2 * int(round(8000 * (0.18 * 5 + 0.1)))
+    assert len(pcm) == 2 * int(round(8000 * (SECS_PER_WORD * 5 + SECS_PADDING)))
     assert dominant_freq(pcm16_to_ulaw(pcm)) == pytest.approx(440, rel=0.03)
 
     assert cartesia.connections[0]["api_key"] == "test-cartesia"
     assert cartesia.connections[0]["cartesia_version"]
     first = cartesia.messages[0]["msg"]
     assert first["transcript"] == text and first["voice"] == {"mode": "id", "id": "v"}
-    assert first["output_format"] == {"container": "raw", "encoding": "pcm_s16le", "sample_rate": 8000}
+    assert first["output_format"] == {
+        "container": "raw",
+        "encoding": "pcm_s16le",
+        "sample_rate": 8000,
+    }
     assert cartesia.spoken_texts() == [text] and len(cartesia.done_sent) == 1
 
 
 async def test_cartesia_cumulative_timestamps_and_cancel(cartesia: FakeCartesia) -> None:
     cartesia.freq_for = hashed_freq
-    base = {"model_id": "m", "voice": {"mode": "id", "id": "v"}, "add_timestamps": True,
-            "output_format": {"container": "raw", "encoding": "pcm_s16le", "sample_rate": 16000}}
+    base = {
+        "model_id": "m",
+        "voice": {"mode": "id", "id": "v"},
+        "add_timestamps": True,
+        "output_format": {"container": "raw", "encoding": "pcm_s16le", "sample_rate": 16000},
+    }
     async with websockets.connect(cartesia.url) as ws:
         for transcript in ("One two.", "Three four five."):
-            await ws.send(json.dumps({**base, "context_id": "c1", "transcript": transcript, "continue": True}))
+            await ws.send(
+                json.dumps({**base, "context_id": "c1", "transcript": transcript, "continue": True})
+            )
         await ws.send(json.dumps({**base, "context_id": "c1", "transcript": "", "continue": False}))
         received: list[dict[str, Any]] = []
         while not received or received[-1]["type"] != "done":
             received.append(json.loads(await ws.recv()))
         stamps = [m["word_timestamps"] for m in received if m["type"] == "timestamps"]
         assert [s["words"] for s in stamps] == [["One", "two."], ["Three", "four", "five."]]
-        assert stamps[1]["start"][0] == pytest.approx(0.18 * 2 + 0.1 + 0.05)  # continues context time
+        # The second message continues the context's time line.
+        assert stamps[1]["start"][0] == pytest.approx(SECS_PER_WORD * 2 + SECS_PADDING * 1.5)
 
         # A long sentence is cancelled while streaming: nothing more for that context.
         long_text = " ".join(["word"] * 200)
-        await ws.send(json.dumps({**base, "context_id": "c2", "transcript": long_text, "continue": True}))
+        await ws.send(
+            json.dumps({**base, "context_id": "c2", "transcript": long_text, "continue": True})
+        )
         await ws.send(json.dumps({**base, "context_id": "c2", "transcript": "", "continue": False}))
         await ws.recv()
         await ws.send(json.dumps({"context_id": "c2", "cancel": True}))
@@ -389,7 +437,7 @@ async def test_cartesia_cumulative_timestamps_and_cancel(cartesia: FakeCartesia)
             except TimeoutError:
                 break
     chunks = 1 + sum(m["type"] == "chunk" for m in late)
-    assert chunks < (0.18 * 200 + 0.1) / 0.04 / 2  # far fewer than the full sentence
+    assert chunks < (SECS_PER_WORD * 200 + SECS_PADDING) / CHUNK_SECS / 2  # far fewer than all
     assert not any(m["type"] == "done" for m in late)
     assert [c["context_id"] for c in cartesia.cancels] == ["c2"]
     assert [d["context_id"] for d in cartesia.done_sent] == ["c1"]
@@ -424,15 +472,24 @@ async def test_twilio_async_client_sms_and_pipecat_hangup(twilio_rest: FakeTwili
     assert message.status == "queued" and message.body == "Your booking is confirmed."
     assert failure.value.status == 500 and failure.value.code == 20500
     record = twilio_rest.messages[0]
-    assert record["form"] == {"To": "+15551230001", "From": "+15550100000", "Body": "Your booking is confirmed."}
+    assert record["form"] == {
+        "To": "+15551230001",
+        "From": "+15550100000",
+        "Body": "Your booking is confirmed.",
+    }
 
     # Pipecat's own auto hang-up on EndFrame.
     serializer = TwilioFrameSerializer(
-        stream_sid="MZ" + "2" * 32, call_sid="CA" + "3" * 32, account_sid=ACCOUNT_SID,
-        auth_token=AUTH_TOKEN, base_url=twilio_rest.url,
+        stream_sid="MZ" + "2" * 32,
+        call_sid="CA" + "3" * 32,
+        account_sid=ACCOUNT_SID,
+        auth_token=AUTH_TOKEN,
+        base_url=twilio_rest.url,
     )
     await serializer.serialize(EndFrame())
-    assert [(h["call_sid"], h["form"]) for h in twilio_rest.hangups()] == [("CA" + "3" * 32, {"Status": "completed"})]
+    assert [(h["call_sid"], h["form"]) for h in twilio_rest.hangups()] == [
+        ("CA" + "3" * 32, {"Status": "completed"})
+    ]
 
 
 async def test_twilio_sync_client_hangup_auth_and_404(twilio_rest: FakeTwilioREST) -> None:
@@ -466,13 +523,18 @@ def test_provider_fakes_thread_env_call_reset() -> None:
         client = Client(ACCOUNT_SID, AUTH_TOKEN)  # blocking client from this (non-loop) thread
         client.api.base_url = env["TWILIO_API_BASE_URL"]
         client.calls("CA" + "6" * 32).update(status="completed")
-        call = client.calls.create(to="+15551230001", from_=env["TWILIO_PHONE_NUMBER"], twiml="<Response/>")
+        call = client.calls.create(
+            to="+15551230001", from_=env["TWILIO_PHONE_NUMBER"], twiml="<Response/>"
+        )
         assert call.sid.startswith("CA") and len(fakes.twilio.calls_created) == 1
         assert len(fakes.twilio.hangups()) == 1
 
         fakes.call(fakes.openai.fail_next(429))
         response = httpx.post(env["OPENAI_BASE_URL"] + "/chat/completions", json={"messages": []})
-        assert response.status_code == 429 and response.json()["error"]["type"] == "rate_limit_exceeded"
+        assert (
+            response.status_code == 429
+            and response.json()["error"]["type"] == "rate_limit_exceeded"
+        )
 
         fakes.deepgram.default_script = ["hello"]
         fakes.reset()
@@ -537,8 +599,12 @@ class _StubServer:
                 tone = ulaw_tone(1000, 0.4)
                 for i in range(0, len(tone), 320):
                     payload = base64.b64encode(tone[i : i + 320]).decode()
-                    await ws.send_json({"event": "media", "streamSid": stream_sid, "media": {"payload": payload}})
-                await ws.send_json({"event": "mark", "streamSid": stream_sid, "mark": {"name": "greeting"}})
+                    await ws.send_json(
+                        {"event": "media", "streamSid": stream_sid, "media": {"payload": payload}}
+                    )
+                await ws.send_json(
+                    {"event": "mark", "streamSid": stream_sid, "mark": {"name": "greeting"}}
+                )
             elif msg["event"] == "dtmf":
                 await ws.send_json({"event": "clear", "streamSid": stream_sid})
                 await ws.close()
@@ -557,10 +623,14 @@ async def test_fake_caller_against_stub_server() -> None:
         assert response.status_code == 200 and stub.webhooks[-1]["valid"]
         form = stub.webhooks[-1]["form"]
         assert RequestValidator(AUTH_TOKEN).validate(
-            "https://rx.example.com/twilio/voice", form, caller.sign("https://rx.example.com/twilio/voice", form)
+            "https://rx.example.com/twilio/voice",
+            form,
+            caller.sign("https://rx.example.com/twilio/voice", form),
         )
         assert form["CallSid"] == caller.call_sid and form["Direction"] == "inbound"
-        assert stub.webhooks[-1]["headers"]["I-Twilio-Idempotency-Token"] == caller.idempotency_token
+        assert (
+            stub.webhooks[-1]["headers"]["I-Twilio-Idempotency-Token"] == caller.idempotency_token
+        )
         assert caller.stream_url == "wss://rx.example.com/twilio/ws"
         assert caller.stream_params == {"from_number": "+15551230001", "token": "secret-token"}
 
@@ -589,8 +659,15 @@ async def test_fake_caller_against_stub_server() -> None:
     events = [m["event"] for m in stub.ws_messages]
     assert events[:2] == ["connected", "start"] and events[-1] == "dtmf" and "mark" in events
     start = stub.ws_messages[1]
-    assert start["start"]["customParameters"] == {"from_number": "+15551230001", "token": "secret-token"}
-    assert start["start"]["mediaFormat"] == {"encoding": "audio/x-mulaw", "sampleRate": 8000, "channels": 1}
+    assert start["start"]["customParameters"] == {
+        "from_number": "+15551230001",
+        "token": "secret-token",
+    }
+    assert start["start"]["mediaFormat"] == {
+        "encoding": "audio/x-mulaw",
+        "sampleRate": 8000,
+        "channels": 1,
+    }
     seqs = [int(m["sequenceNumber"]) for m in stub.ws_messages[1:]]
     assert seqs == list(range(1, len(seqs) + 1))
     media = [m["media"] for m in stub.ws_messages if m["event"] == "media"]
@@ -610,7 +687,9 @@ async def test_fake_caller_negative_start_options() -> None:
         await caller.dial()
         await caller.connect(send_start=False)
         await caller.send_media_frame(ulaw_silence(0.02))
-        await caller.send_start(params={"from_number": "+1"}, start_params_override={"callSid": None})
+        await caller.send_start(
+            params={"from_number": "+1"}, start_params_override={"callSid": None}
+        )
         await caller.send_raw("not json")
         await caller.hangup()
         assert not caller.closed_by_server
