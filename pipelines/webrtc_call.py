@@ -35,7 +35,7 @@ from pipecat.transports.smallwebrtc.request_handler import (
     SmallWebRTCRequestHandler,
 )
 from pipecat.transports.smallwebrtc.transport import SmallWebRTCTransport
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from bot.app_state import AppState
 from bot.call_session import CallSession
@@ -76,6 +76,14 @@ class Offer(BaseModel):
     pc_id: str | None = Field(default=None, max_length=200)
     restart_pc: bool | None = None
     request_data: CallChoice = CallChoice()
+
+    @field_validator("sdp")
+    @classmethod
+    def _has_audio(cls, sdp: str) -> str:
+        # aiortc answers even an empty session; without audio there is no call to run.
+        if "m=audio " not in sdp:
+            raise ValueError("the offer has no audio")
+        return sdp
 
 
 class Candidate(BaseModel):
@@ -213,7 +221,13 @@ async def offer(body: Offer, request: Request) -> dict[str, str]:
     request_ = SmallWebRTCRequest(
         sdp=body.sdp, type=body.type, pc_id=body.pc_id, restart_pc=body.restart_pc
     )
-    answer = await calls.handler.handle_web_request(request_, start_call)
+    try:
+        answer = await calls.handler.handle_web_request(request_, start_call)
+    except HTTPException:
+        raise
+    except Exception as exc:  # an offer aiortc cannot parse or answer
+        logger.warning("webrtc offer rejected: {}", type(exc).__name__)
+        raise HTTPException(400, "The offer could not be answered.") from None
     if failed or answer is None:
         for connection in failed:
             await connection.disconnect()
@@ -225,11 +239,16 @@ async def offer(body: Offer, request: Request) -> dict[str, str]:
 @router.patch("/api/offer")
 async def add_candidates(body: CandidatePatch, request: Request) -> dict[str, str]:
     """Add ICE candidates the page found after it sent its offer."""
-    await _calls(request).handler.handle_patch_request(
-        SmallWebRTCPatchRequest(
-            pc_id=body.pc_id, candidates=[IceCandidate(**c.model_dump()) for c in body.candidates]
-        )
+    patch = SmallWebRTCPatchRequest(
+        pc_id=body.pc_id, candidates=[IceCandidate(**c.model_dump()) for c in body.candidates]
     )
+    try:
+        await _calls(request).handler.handle_patch_request(patch)
+    except HTTPException:
+        raise
+    except Exception as exc:  # a candidate line aiortc cannot parse
+        logger.warning("webrtc candidates rejected: {}", type(exc).__name__)
+        raise HTTPException(400, "The ICE candidates could not be added.") from None
     return {"status": "success"}
 
 

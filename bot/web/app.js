@@ -69,7 +69,9 @@
       audio: { echoCancellation: true, noiseSuppression: true, autoGainControl: true },
     });
     const pc = new RTCPeerConnection({ iceServers: iceServers.map((urls) => ({ urls })) });
-    call = { pc, stream, channel: null, pcId: null, callId: null, pending: [], offerSent: false, ended: false };
+    const current = { pc, stream, channel: null, pcId: null, callId: null, pending: [], offerSent: false, ended: false };
+    call = current;
+    ui.hangup.disabled = false; // hanging up while connecting cancels the call
     meter(stream, ui.micLevel);
 
     // SmallWebRTC maps transceivers by position: audio, camera, screen. The two video ones only
@@ -77,8 +79,8 @@
     pc.addTransceiver(stream.getAudioTracks()[0], { direction: "sendrecv" });
     pc.addTransceiver("video", { direction: "recvonly" });
     pc.addTransceiver("video", { direction: "recvonly" });
-    call.channel = pc.createDataChannel("events", { ordered: true });
-    call.channel.onmessage = (event) => onMessage(event.data);
+    current.channel = pc.createDataChannel("events", { ordered: true });
+    current.channel.onmessage = (event) => onMessage(event.data);
     pc.ontrack = (event) => {
       if (event.track.kind !== "audio") return;
       const remote = event.streams[0] || new MediaStream([event.track]);
@@ -91,7 +93,8 @@
 
     await pc.setLocalDescription(await pc.createOffer());
     await gathered(pc, GATHER_WAIT_MS);
-    call.offerSent = true;
+    if (current.ended) return;
+    current.offerSent = true;
     const response = await fetch("/api/offer", {
       method: "POST",
       headers: { "Content-Type": "application/json" },
@@ -103,11 +106,11 @@
     });
     if (!response.ok) throw new Error(await errorText(response));
     const answer = await response.json();
-    call.pcId = answer.pc_id;
+    if (current.ended) return; // hung up while the server answered: it sees the ICE fail
+    current.pcId = answer.pc_id;
     setCallId(answer.call_id);
     await pc.setRemoteDescription({ type: answer.type, sdp: answer.sdp });
     await flushCandidates();
-    ui.hangup.disabled = false;
   }
 
   function gathered(pc, timeoutMs) {
@@ -128,7 +131,7 @@
       sdp_mid: candidate ? candidate.sdpMid : "0",
       sdp_mline_index: candidate ? candidate.sdpMLineIndex : 0,
     });
-    if (call.pcId) flushCandidates();
+    if (call.pcId) flushCandidates().catch(() => {}); // ICE may still succeed without them
   }
 
   async function flushCandidates() {
@@ -274,13 +277,17 @@
   // ---- audio level meters ----------------------------------------------------------------------
 
   function meter(stream, bar) {
+    const owner = call; // the meter stops with its own call, not with the next one
     const analyser = audioContext.createAnalyser();
     analyser.fftSize = 1024;
     audioContext.createMediaStreamSource(stream).connect(analyser);
     const samples = new Float32Array(analyser.fftSize);
     let level = 0;
     const tick = () => {
-      if (!call || call.ended) { bar.style.width = "0%"; return; }
+      if (call !== owner || owner.ended) {
+        if (call === owner) bar.style.width = "0%";
+        return;
+      }
       analyser.getFloatTimeDomainData(samples);
       let sum = 0;
       for (const s of samples) sum += s * s;
