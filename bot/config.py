@@ -67,6 +67,9 @@ class Settings(BaseSettings):
     host: str = "0.0.0.0"
     port: int = 7860
     log_level: str = "INFO"
+    # The WebRTC test page at GET /. It lets anyone who reaches the server start a call on the
+    # business's provider accounts, so turn it off on public deployments.
+    test_page_enabled: bool = True
     # ICE servers for the WebRTC test page, comma-separated (stun:host:port, turn:host:port).
     # Empty means no STUN: the page works on this machine (loopback) and on a flat LAN.
     webrtc_ice_servers: Annotated[list[str], NoDecode] = []

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import aioice.ice
-from fastapi import APIRouter, FastAPI, HTTPException, Request
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 from loguru import logger
@@ -53,7 +53,13 @@ WEBRTC_OUT_RATE = 24000
 # On shutdown, calls get this long to close their records after their peers were disconnected.
 SHUTDOWN_GRACE_SECS = 5.0
 
-router = APIRouter()
+async def _page_enabled(request: Request) -> None:
+    # The page starts paid provider sessions for whoever reaches it: off on public deployments.
+    if not request.app.state.app.settings.test_page_enabled:
+        raise HTTPException(status_code=404)
+
+
+router = APIRouter(dependencies=[Depends(_page_enabled)])
 
 
 # ---- request bodies ----------------------------------------------------------------------------

@@ -419,7 +419,9 @@ async def test_recording_callback_keeps_the_voicemail(fakes, phone_server):
 
 @pytest.fixture(scope="module")
 def keyless_server(server_factory):
-    return server_factory(deepgram_api_key="", openai_api_key="", cartesia_api_key="")
+    return server_factory(
+        deepgram_api_key="", openai_api_key="", cartesia_api_key="", test_page_enabled="false"
+    )
 
 
 async def test_without_provider_keys_callers_get_voicemail(fakes, keyless_server):
@@ -433,3 +435,10 @@ async def test_without_provider_keys_callers_get_voicemail(fakes, keyless_server
     assert "<Connect" not in response.text and "<Record" in response.text
     row = call_row(keyless_server, caller.call_sid)
     assert row["status"] == "FAILED" and row["end_reason"] == "providers_not_configured"
+
+
+def test_test_page_can_be_switched_off(keyless_server):
+    assert httpx.get(keyless_server.url + "/").status_code == 404
+    offer = httpx.post(keyless_server.url + "/api/offer", json={"sdp": "v=0", "type": "offer"})
+    assert offer.status_code == 404
+    assert not keyless_server.rows("SELECT * FROM calls WHERE transport = 'webrtc'")
