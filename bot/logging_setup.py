@@ -25,9 +25,14 @@ def configure_logging(level: str) -> None:
     logger.remove()
     logger.add(
         sys.stderr,
-        level=0,
+        level=threshold,  # below it loguru drops a call before building the record
         filter=keep,
         format="{time:YYYY-MM-DD HH:mm:ss.SSS} | {level: <7} | {name}:{line} | {message}",
         backtrace=False,
         diagnose=False,  # diagnose would print local variables, which may hold caller details
     )
+
+
+# Pipecat logs at DEBUG while its modules import, before settings are read; quiet it from the
+# first import of this module (server.py imports it before anything from Pipecat).
+configure_logging("INFO")
