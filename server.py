@@ -8,6 +8,7 @@ Routes:
 - POST /twilio/sms         inbound SMS (the owner acknowledging an emergency alert)
 - GET  /health, /ready     liveness, and whether calls can be answered
 - GET  /metrics            Prometheus metrics
+- GET  /, /api/offer       the WebRTC test page (pipelines/webrtc_call.py), off with TEST_PAGE_ENABLED
 
 Run: `uv run server.py`.
 """
@@ -16,7 +17,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import sys
+import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -42,6 +45,7 @@ from bot.twilio_webhook import (
     token_matches,
     voicemail_twiml,
 )
+from pipelines import shared_models
 from pipelines.twilio_call import run_twilio_call
 from pipelines.webrtc_call import close_webrtc
 from pipelines.webrtc_call import router as webrtc_router
@@ -66,6 +70,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         raise SystemExit(2) from None
     app.state.app = state
     state.log_providers()
+    await asyncio.to_thread(shared_models.warm_up)  # load VAD and turn models before any call
     sweeper = asyncio.create_task(_sweep_forever(state))
     escalator = asyncio.create_task(_escalate_forever(state))
     loop_watch = asyncio.create_task(metrics.watch_event_loop())
@@ -146,9 +151,12 @@ async def ready(request: Request) -> JSONResponse:
 
 
 @app.get("/metrics")
-async def prometheus_metrics() -> Response:
+async def prometheus_metrics(request: Request) -> Response:
     """Prometheus metrics: turn latency, time to greeting, active calls, calls by outcome."""
-    return Response(metrics.render(), media_type="text/plain; version=0.0.4")
+    settings = _state(request).settings
+    return Response(
+        metrics.render(settings.prometheus_multiproc_dir), media_type="text/plain; version=0.0.4"
+    )
 
 
 @app.post("/twilio/voice")
@@ -242,6 +250,7 @@ async def twilio_stream(websocket: WebSocket) -> None:
         outbox=state.outbox,
         alerts=state.alerts,
         call_sid=start.call_sid,
+        calendar=state.calendar,
     )
     state.active_calls.add(call.id)
     try:
@@ -308,12 +317,21 @@ def main() -> None:
         logger.error("{}", exc)
         sys.exit(2)
     app.state.settings = settings
+    workers = settings.worker_count
+    if workers > 1:
+        # Every worker writes its metrics here; /metrics in any worker reports them all.
+        metrics_dir = tempfile.mkdtemp(prefix="receptionist-metrics-")
+        # Exported (not read) for the worker processes: prometheus_client reads it at import.
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+        logger.info("starting {} worker processes", workers)
     uvicorn.run(
-        app,
+        "server:app" if workers > 1 else app,
+        workers=workers if workers > 1 else None,
         host=settings.host,
         port=settings.port,
         log_level="warning",
         ws_max_size=1024 * 1024,  # larger messages are dropped by our own check, not the socket
+        ws_per_message_deflate=False,  # compressing 20 ms audio packets costs CPU, saves little
         timeout_graceful_shutdown=30,
         proxy_headers=False,
     )

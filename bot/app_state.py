@@ -12,6 +12,8 @@ from bot.alerts import EmergencyAlerts
 from bot.config import Settings
 from bot.outbox import Outbox
 from bot.profile import BusinessProfile, load_profile
+from bot.scheduling.backends import open_calendar
+from bot.scheduling.calendar import Calendar
 from bot.storage import Store
 from bot.twilio_rest import TwilioRest
 
@@ -36,6 +38,7 @@ class AppState:
     stream_secret: str
     outbox: Outbox
     alerts: EmergencyAlerts
+    calendar: Calendar  # Google Calendar when configured, else the built-in SQLite calendar
     active_calls: set[str] = field(default_factory=set)
 
     @classmethod
@@ -53,6 +56,9 @@ class AppState:
             store, outbox, twilio, profile, ack_secs=settings.emergency_ack_secs
         )
         await alerts.setup()
+        calendar, _ = await open_calendar(
+            settings, profile, Path(settings.business_profile).stem, store
+        )
         return cls(
             settings=settings,
             profile=profile,
@@ -62,6 +68,7 @@ class AppState:
             stream_secret=secret,
             outbox=outbox,
             alerts=alerts,
+            calendar=calendar,
         )
 
     async def stop(self) -> None:

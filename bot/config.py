@@ -7,6 +7,7 @@ or to the loopback fakes used by the tests.
 
 from __future__ import annotations
 
+import os
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated
@@ -67,6 +68,8 @@ class Settings(BaseSettings):
     host: str = "0.0.0.0"
     port: int = 7860
     log_level: str = "INFO"
+    # Set by server.main for its worker processes (prometheus_client's multiprocess switch).
+    prometheus_multiproc_dir: Path | None = None
     # The WebRTC test page at GET /. It lets anyone who reaches the server start a call on the
     # business's provider accounts, so turn it off on public deployments.
     test_page_enabled: bool = True
@@ -96,6 +99,16 @@ class Settings(BaseSettings):
     escalation_check_secs: float = Field(default=5.0, gt=0)
     # Largest Media Streams message accepted; Twilio's are about 300 bytes.
     max_ws_message_bytes: int = Field(default=64 * 1024, gt=0)
+    # Server processes. 0 = one per CPU core when the browser test page is off (its WebRTC
+    # peer connections live in one process), else one. Stream tokens and call state are in SQLite.
+    workers: int = Field(default=0, ge=0)
+
+    @property
+    def worker_count(self) -> int:
+        """How many uvicorn worker processes `server.py` starts."""
+        if self.workers:
+            return self.workers
+        return 1 if self.test_page_enabled else max(1, os.cpu_count() or 1)
 
     @field_validator("public_base_url")
     @classmethod

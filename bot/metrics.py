@@ -8,8 +8,16 @@ from __future__ import annotations
 
 import asyncio
 import time
+from pathlib import Path
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
 
 REGISTRY = CollectorRegistry()
 _LATENCY_BUCKETS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0, 1.25, 1.5, 2.0, 3.0, 5.0)
@@ -27,7 +35,10 @@ GREETING_LATENCY = Histogram(
     registry=REGISTRY,
 )
 ACTIVE_CALLS = Gauge(
-    "receptionist_active_calls", "Calls with a running pipeline in this process.", registry=REGISTRY
+    "receptionist_active_calls",
+    "Calls with a running pipeline (summed over live worker processes).",
+    registry=REGISTRY,
+    multiprocess_mode="livesum",
 )
 CALLS_ENDED = Counter(
     "receptionist_calls_total", "Calls that ended, by outcome.", ["status"], registry=REGISTRY
@@ -43,8 +54,17 @@ LOOP_LAG = Histogram(
 )
 
 
-def render() -> bytes:
-    """The metrics in Prometheus' text format."""
+def render(multiprocess_dir: Path | None = None) -> bytes:
+    """The metrics in Prometheus' text format, from every worker process when there are several.
+
+    With several workers `server.main` exports PROMETHEUS_MULTIPROC_DIR (prometheus_client's own
+    switch, read by the library at import in each worker); Settings reads it back as
+    `prometheus_multiproc_dir`, and it is passed here.
+    """
+    if multiprocess_dir is not None:
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        return generate_latest(registry)
     return generate_latest(REGISTRY)
 
 

@@ -15,8 +15,6 @@ import asyncio
 from loguru import logger
 from pipecat.adapters.llm.schemas.tools_schema import ToolsSchema
 from pipecat.audio.turn.smart_turn.base_smart_turn import SmartTurnParams
-from pipecat.audio.turn.smart_turn.local_smart_turn_v3 import LocalSmartTurnAnalyzerV3
-from pipecat.audio.vad.silero import SileroVADAnalyzer
 from pipecat.audio.vad.vad_analyzer import VADParams
 from pipecat.frames.frames import (
     EndFrame,
@@ -47,6 +45,7 @@ from pipelines.latency import latency_observer
 from pipelines.llm_fallback import LLMFallback, LLMGate
 from pipelines.owner_pin_gate import OwnerPinGate
 from pipelines.services import make_llm, make_stt, make_tts
+from pipelines.shared_models import SharedSileroVADAnalyzer, SharedSmartTurnAnalyzer
 from pipelines.tool_adapter import function_schemas
 from tools import tools_for
 
@@ -90,11 +89,11 @@ class CallRunner:
         self._user_agg, self._assistant_agg = LLMContextAggregatorPair(
             self._context,
             user_params=LLMUserAggregatorParams(
-                vad_analyzer=SileroVADAnalyzer(params=VADParams(stop_secs=0.2)),
+                vad_analyzer=SharedSileroVADAnalyzer(params=VADParams(stop_secs=0.2)),
                 user_turn_strategies=UserTurnStrategies(
                     stop=[
                         TurnAnalyzerUserTurnStopStrategy(
-                            turn_analyzer=LocalSmartTurnAnalyzerV3(
+                            turn_analyzer=SharedSmartTurnAnalyzer(
                                 params=SmartTurnParams(stop_secs=TURN_FALLBACK_SECS)
                             )
                         )
@@ -136,6 +135,7 @@ class CallRunner:
             idle_timeout_secs=120,
             observers=[latency_observer(session)],
             processor_unusable_policy=ProcessorUnusablePolicy.CANCEL,
+            enable_rtvi=False,  # no client speaks RTVI; it cost a processor hop and an observer per frame
         )
         self._register_events()
 
@@ -258,6 +258,7 @@ class CallRunner:
             limit.cancel()
             heartbeat.cancel()
             self._fallback.stop()
+            await _close_llm_client(self._llm)
             ACTIVE_CALLS.dec()
             if self._end_task:
                 self._end_task.cancel()
@@ -371,3 +372,13 @@ def _opening_messages(session: CallSession) -> list[dict]:
             "it (spoken, or typed on the keypad followed by #) and use verify_owner_pin."
         )
     return [{"role": "developer", "content": note}]
+
+
+async def _close_llm_client(llm) -> None:
+    """Pipecat leaves each OpenAI service's HTTP client open; one per call would leak sockets."""
+    client = getattr(llm, "_client", None)
+    if client is not None:
+        try:
+            await client.close()
+        except Exception as exc:
+            logger.debug("closing the LLM client failed: {}", type(exc).__name__)

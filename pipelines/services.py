@@ -12,6 +12,7 @@ from pipecat.services.openai.llm import OpenAILLMService
 from pipecat.transcriptions.language import Language
 
 from bot.config import Settings
+from pipelines.phrase_cache import PhraseCachingCartesiaTTS
 
 
 def make_stt(settings: Settings, *, call_id: str) -> DeepgramSTTService:
@@ -49,7 +50,7 @@ def make_llm(settings: Settings, *, system_prompt: str) -> OpenAILLMService:
 def make_tts(settings: Settings) -> CartesiaTTSService:
     """Cartesia over its WebSocket; word timestamps keep the context to what was heard."""
     assert settings.cartesia_api_key is not None
-    return CartesiaTTSService(
+    return PhraseCachingCartesiaTTS(  # fixed phrases (greeting, goodbyes) replayed from memory
         api_key=settings.cartesia_api_key.get_secret_value(),
         url=settings.cartesia_ws_url,
         settings=CartesiaTTSService.Settings(

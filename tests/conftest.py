@@ -13,7 +13,7 @@ from tests.server_proc import RunningServer, start_server
 
 @pytest.fixture(scope="session")
 def fakes() -> Iterator[ProviderFakes]:
-    """Deepgram, OpenAI, Cartesia and Twilio REST fakes, shared by the whole run."""
+    """Deepgram, OpenAI, Cartesia, Twilio REST and Google Calendar fakes, shared by the run."""
     with ProviderFakes() as world:
         yield world
 

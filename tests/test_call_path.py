@@ -47,8 +47,8 @@ def call_row(server, call_sid: str):
     return rows[0] if rows else None
 
 
-async def wait_for_status(server, call_sid: str, status: str, timeout: float = 15.0):
-    for _ in range(int(timeout / 0.1)):
+async def wait_for_status(server, call_sid: str, status: str, within: float = 15.0):
+    for _ in range(int(within / 0.1)):
         row = call_row(server, call_sid)
         if row is not None and row["status"] == status:
             return row
@@ -425,7 +425,8 @@ def keyless_server(server_factory):
 
 
 async def test_without_provider_keys_callers_get_voicemail(fakes, keyless_server):
-    ready = httpx.get(keyless_server.url + "/ready")
+    async with httpx.AsyncClient() as client:
+        ready = await client.get(keyless_server.url + "/ready")
     assert ready.status_code == 503
     assert ready.json()["missing"] == ["deepgram", "openai", "cartesia"]
     assert "NOT configured" in keyless_server.log()

@@ -9,11 +9,18 @@ from __future__ import annotations
 
 from tools import (
     answer_faq,
+    book_appointment,
+    cancel_appointment,
+    check_availability,
     current_time,
     end_call,
+    find_my_appointments,
     flag_emergency,
     owner_emergencies,
     owner_messages,
+    owner_next_appointment,
+    owner_schedule,
+    reschedule_appointment,
     take_message,
     transfer_call,
     verify_owner_pin,
@@ -23,12 +30,19 @@ from tools.base import Tool
 ALL_TOOLS: list[Tool] = [
     current_time.TOOL,
     answer_faq.TOOL,
+    check_availability.TOOL,
+    book_appointment.TOOL,
+    find_my_appointments.TOOL,
+    reschedule_appointment.TOOL,
+    cancel_appointment.TOOL,
     take_message.TOOL,
     transfer_call.TOOL,
     flag_emergency.TOOL,
     end_call.TOOL,
     # Owner mode: offered only on calls from an owner number, and only after the PIN.
     verify_owner_pin.TOOL,
+    owner_schedule.TOOL,
+    owner_next_appointment.TOOL,
     owner_messages.TOOL,
     owner_emergencies.TOOL,
 ]

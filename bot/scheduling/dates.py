@@ -43,9 +43,19 @@ from bot.speech import ordinal, speak_time
 
 WEEKDAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 MONTH_NAMES = (
-    "january", "february", "march", "april", "may", "june",
-    "july", "august", "september", "october", "november", "december",
-)  # fmt: skip
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+)
 AT_WINDOW = timedelta(hours=1)  # "at 2" looks this far either side of 2 PM
 
 _WEEKDAY_RE = (
@@ -58,11 +68,28 @@ _MONTH_RE = (
 )
 _TIME_RE = r"(?:(?P<{p}h>\d{{1,2}})(?::(?P<{p}m>\d{{2}}))?\s*(?P<{p}ap>am|pm)?|(?P<{p}word>noon|midday|midnight))"
 _ORDINAL_WORDS = {
-    "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7,
-    "eighth": 8, "ninth": 9, "tenth": 10, "eleventh": 11, "twelfth": 12, "thirteenth": 13,
-    "fourteenth": 14, "fifteenth": 15, "sixteenth": 16, "seventeenth": 17, "eighteenth": 18,
-    "nineteenth": 19, "twentieth": 20, "thirtieth": 30,
-}  # fmt: skip
+    "first": 1,
+    "second": 2,
+    "third": 3,
+    "fourth": 4,
+    "fifth": 5,
+    "sixth": 6,
+    "seventh": 7,
+    "eighth": 8,
+    "ninth": 9,
+    "tenth": 10,
+    "eleventh": 11,
+    "twelfth": 12,
+    "thirteenth": 13,
+    "fourteenth": 14,
+    "fifteenth": 15,
+    "sixteenth": 16,
+    "seventeenth": 17,
+    "eighteenth": 18,
+    "nineteenth": 19,
+    "twentieth": 20,
+    "thirtieth": 30,
+}
 _SOONEST = re.compile(
     r"\b(earliest|soonest|first available|next available|first (?:free |open )?(?:slot|time|"
     r"appointment|opening)|as soon as (?:possible|you can)|asap|whenever|any ?time|"
@@ -192,8 +219,12 @@ def _ordinal_words(text: str) -> str:
         base = 20 if match.group(1) == "twenty" else 30
         return f"{base + _ORDINAL_WORDS[match.group(2)]}th"
 
-    text = re.sub(r"\b(twenty|thirty)[\s-](first|second|third|fourth|fifth|sixth|seventh|"
-                  r"eighth|ninth)\b", tens, text)  # fmt: skip
+    text = re.sub(
+        r"\b(twenty|thirty)[\s-](first|second|third|fourth|fifth|sixth|seventh|"
+        r"eighth|ninth)\b",
+        tens,
+        text,
+    )
     return re.sub(
         r"\b(" + "|".join(_ORDINAL_WORDS) + r")\b",
         lambda m: f"{_ORDINAL_WORDS[m.group(1)]}th",
@@ -220,8 +251,9 @@ def _make_date(year: int, month: int, day: int) -> date:
                 + ". Which day did you mean?",
                 reason="nonexistent_date",
             ) from None
-        raise DateError("That date doesn't exist. Which day did you mean?",
-                        reason="nonexistent_date") from None  # fmt: skip
+        raise DateError(
+            "That date doesn't exist. Which day did you mean?", reason="nonexistent_date"
+        ) from None
 
 
 def _next_month_day(today: date, month: int, day: int) -> date:
@@ -240,8 +272,9 @@ def _next_month_day(today: date, month: int, day: int) -> date:
 
 def _next_day_of_month(today: date, day: int) -> date:
     if not 1 <= day <= 31:
-        raise DateError("That isn't a day of the month. Which day did you mean?",
-                        reason="nonexistent_date")  # fmt: skip
+        raise DateError(
+            "That isn't a day of the month. Which day did you mean?", reason="nonexistent_date"
+        )
     year, month = today.year, today.month
     for _ in range(14):
         try:
@@ -354,8 +387,9 @@ def parse_when(
         a, b = int(m[1]), int(m[2])
         month, day = (a, b) if country == "US" else (b, a)
         if not 1 <= month <= 12:
-            raise DateError("That date doesn't exist. Which day did you mean?",
-                            reason="nonexistent_date")  # fmt: skip
+            raise DateError(
+                "That date doesn't exist. Which day did you mean?", reason="nonexistent_date"
+            )
         if m[3]:
             year = int(m[3]) + (2000 if len(m[3]) == 2 else 0)
             add_day(_make_date(year, month, day), "date")
@@ -426,8 +460,9 @@ def parse_when(
 
     def weekday(m: re.Match[str]) -> None:
         if parsed.weekday is not None:
-            raise DateError("Which one day would you like? I can look at one day at a time.",
-                            reason="two_days")  # fmt: skip
+            raise DateError(
+                "Which one day would you like? I can look at one day at a time.", reason="two_days"
+            )
         qualifier = "week" if m["after"] else (m["q"] or "").replace("coming", "this")
         parsed.weekday = (_weekday_number(m["wd"]), qualifier)
 
@@ -469,10 +504,16 @@ def parse_when(
     take(r"\b(?:at|around|about|for|say) " + t1 + r"(?!\d)", at)
     take(r"(?<![\d:/])" + t1 + r"(?![\d:/])", at)
     if timed["n"] > 1 and parsed.at is not None and (parsed.not_before or parsed.before):
-        raise DateError("What time would you like? One time or one range, please.",
-                        reason="two_times")  # fmt: skip
+        raise DateError(
+            "What time would you like? One time or one range, please.", reason="two_times"
+        )
 
-    if parsed.part and parsed.part in _PARTS and parsed.not_before is None and parsed.before is None:
+    if (
+        parsed.part
+        and parsed.part in _PARTS
+        and parsed.not_before is None
+        and parsed.before is None
+    ):
         parsed.not_before, parsed.before = _PARTS[parsed.part]
     if parsed.not_before and parsed.before and parsed.before <= parsed.not_before:
         raise DateError("That time range doesn't work. What times suit you?", reason="bad_range")
@@ -485,10 +526,16 @@ def parse_when(
             reason="unparsed",
         )
 
+    if re.search(r"\bor\b", raw) and len(parsed.days) + (parsed.weekday is not None) > 1:
+        raise DateError(
+            "Which one day would you like? I can look at one day at a time.", reason="two_days"
+        )
     first, last = _resolve_days(parsed, today, horizon)
     if last < today:
-        raise DateError(f"{speak_day(last, today)} has already passed. Which day would you like?",
-                        reason="past_date")  # fmt: skip
+        raise DateError(
+            f"{speak_day(last, today)} has already passed. Which day would you like?",
+            reason="past_date",
+        )
     if first > horizon:
         raise DateError(
             f"I can only book up to {max_days_ahead} days ahead, so up to "

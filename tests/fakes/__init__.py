@@ -4,7 +4,8 @@
 - ``FakeOpenAI`` (openai.py): Chat Completions SSE, replies chosen by a responder / ``ScriptedLLM``.
 - ``FakeCartesia`` (cartesia.py): TTS WebSocket producing sine tones with word timestamps.
 - ``FakeTwilioREST`` (twilio_rest.py): call updates (hang-up), outbound calls, SMS.
-- ``ProviderFakes`` (world.py): the four above in one background thread, with ``env()``.
+- ``FakeGoogleCalendar`` (google_calendar.py): Calendar v3 events/freeBusy + service-account tokens.
+- ``ProviderFakes`` (world.py): the five above in one background thread, with ``env()``.
 - ``FakeTwilioCaller`` (caller.py): plays Twilio's webhook + Media Streams against the server.
 
 Conventions: ``await fake.start()`` binds 127.0.0.1:0 and sets ``.port``; ``await fake.stop()``.
@@ -16,6 +17,7 @@ them in-process, or run them through ``ProviderFakes.call`` from another thread.
 from .caller import FakeTwilioCaller, dominant_freq, ulaw_silence, ulaw_tone
 from .cartesia import FakeCartesia, hashed_freq
 from .deepgram import FakeDeepgram
+from .google_calendar import FakeGoogleCalendar
 from .openai import (
     FakeOpenAI,
     Rule,
@@ -33,6 +35,7 @@ from .world import ProviderFakes
 __all__ = [
     "FakeCartesia",
     "FakeDeepgram",
+    "FakeGoogleCalendar",
     "FakeOpenAI",
     "FakeTwilioCaller",
     "FakeTwilioREST",

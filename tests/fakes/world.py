@@ -15,13 +15,18 @@ by plain attribute assignment or, for the async control methods, through ``fakes
 from __future__ import annotations
 
 import asyncio
+import json
+import shutil
+import tempfile
 import threading
 from collections.abc import Coroutine
+from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
 from .cartesia import FakeCartesia
 from .deepgram import FakeDeepgram
+from .google_calendar import DEFAULT_CALENDAR_ID, FakeGoogleCalendar
 from .openai import FakeOpenAI
 from .twilio_rest import FakeTwilioREST
 
@@ -33,7 +38,7 @@ DEFAULT_PHONE_NUMBER = "+15550100000"
 
 
 class ProviderFakes:
-    """Deepgram, OpenAI, Cartesia and Twilio REST fakes, served from a dedicated thread."""
+    """Deepgram, OpenAI, Cartesia, Twilio REST and Google Calendar fakes, in a dedicated thread."""
 
     def __init__(
         self,
@@ -46,6 +51,10 @@ class ProviderFakes:
         self.cartesia = FakeCartesia()
         self.twilio = FakeTwilioREST(twilio_account_sid, twilio_auth_token, twilio_phone_number)
         self.twilio_phone_number = twilio_phone_number
+        self.google = FakeGoogleCalendar()
+        # The service-account key file the server reads; its token_uri is the Google fake.
+        self._google_dir = Path(tempfile.mkdtemp(prefix="fake-google-"))
+        self.google_service_account_file = self._google_dir / "service-account.json"
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
 
@@ -56,8 +65,10 @@ class ProviderFakes:
             raise RuntimeError("ProviderFakes is not started")
         return self._loop
 
-    def _fakes(self) -> tuple[FakeDeepgram, FakeOpenAI, FakeCartesia, FakeTwilioREST]:
-        return (self.deepgram, self.openai, self.cartesia, self.twilio)
+    def _fakes(
+        self,
+    ) -> tuple[FakeDeepgram, FakeOpenAI, FakeCartesia, FakeTwilioREST, FakeGoogleCalendar]:
+        return (self.deepgram, self.openai, self.cartesia, self.twilio, self.google)
 
     def start(self) -> None:
         """Start the loop thread and all four servers (blocks until they listen)."""
@@ -82,6 +93,7 @@ class ProviderFakes:
     async def _start_all(self) -> None:
         for fake in self._fakes():
             await fake.start()
+        self.google_service_account_file.write_text(json.dumps(self.google.service_account_info()))
 
     def stop(self) -> None:
         """Stop all servers, the loop and its thread."""
@@ -95,6 +107,7 @@ class ProviderFakes:
             self._loop.close()
             self._loop = None
             self._thread = None
+            shutil.rmtree(self._google_dir, ignore_errors=True)
 
     async def _stop_all(self) -> None:
         for fake in self._fakes():
@@ -137,6 +150,9 @@ class ProviderFakes:
             "TWILIO_ACCOUNT_SID": self.twilio.account_sid,
             "TWILIO_AUTH_TOKEN": self.twilio.auth_token,
             "TWILIO_PHONE_NUMBER": self.twilio_phone_number,
+            "GOOGLE_CALENDAR_ID": DEFAULT_CALENDAR_ID,
+            "GOOGLE_SERVICE_ACCOUNT_FILE": str(self.google_service_account_file),
+            "GOOGLE_CALENDAR_BASE_URL": self.google.api_endpoint,
         }
 
     def __enter__(self) -> ProviderFakes:

@@ -1,0 +1,162 @@
+"""One Silero VAD session and one smart-turn session per process, shared by every call.
+
+Pipecat's analyzers each load their own ONNX session, so every call paid about 50 MB of RSS and a
+model load on the event loop. An `onnxruntime.InferenceSession` holds only the model weights and
+its `run` is thread-safe, so one session per process is enough. What is per call stays per call:
+
+- Silero VAD: the recurrent state and audio context live in `SileroOnnxModel` (one per call,
+  built around the shared session), the VAD state machine in the analyzer.
+- smart-turn v3: stateless per inference (each run sees the turn's last 8 s of audio); the audio
+  buffer and silence counters live in the analyzer, one per call.
+
+Two more costs go: the VAD runs inline (about 0.1 ms per 32 ms window at 8 kHz) instead of one
+thread-pool hop per 20 ms packet, and smart-turn inferences (about 0.2 s of CPU each) share one
+low-priority thread per process, so they queue instead of preempting the audio of other calls.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from functools import cache
+from importlib import resources
+
+import onnxruntime as ort
+from pipecat.audio.turn.base_turn_analyzer import BaseTurnAnalyzer
+from pipecat.audio.turn.smart_turn.base_smart_turn import BaseSmartTurn, SmartTurnParams
+from pipecat.audio.turn.smart_turn.local_smart_turn_v3 import LocalSmartTurnAnalyzerV3
+from pipecat.audio.vad.silero import SileroOnnxModel, SileroVADAnalyzer
+from pipecat.audio.vad.vad_analyzer import VADAnalyzer, VADParams, VADState
+
+# Niceness of the smart-turn thread: the event loop (audio in and out for every call) wins the
+# CPU whenever both want it; inference uses what is left.
+_INFERENCE_NICENESS = 10
+
+
+def _model_path(package: str, name: str) -> str:
+    return str(resources.files(package).joinpath(name))
+
+
+def _single_threaded() -> ort.SessionOptions:
+    options = ort.SessionOptions()
+    options.inter_op_num_threads = 1
+    options.intra_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    return options
+
+
+@cache
+def silero_session() -> ort.InferenceSession:
+    """The process's Silero VAD session (the model bundled with pipecat)."""
+    return ort.InferenceSession(
+        _model_path("pipecat.audio.vad.data", "silero_vad.onnx"),
+        sess_options=_single_threaded(),
+        providers=["CPUExecutionProvider"],
+    )
+
+
+@cache
+def smart_turn_session() -> ort.InferenceSession:
+    """The process's smart-turn v3.2 session (the model bundled with pipecat)."""
+    return ort.InferenceSession(
+        _model_path("pipecat.audio.turn.smart_turn.data", "smart-turn-v3.2-cpu.onnx"),
+        sess_options=_single_threaded(),
+        providers=["CPUExecutionProvider"],
+    )
+
+
+def _lower_priority() -> None:
+    try:  # Linux: niceness is per thread
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), _INFERENCE_NICENESS)
+    except (AttributeError, OSError):
+        pass
+
+
+@cache
+def smart_turn_executor() -> ThreadPoolExecutor:
+    """One low-priority inference thread per process, shared by every call's smart-turn."""
+    return ThreadPoolExecutor(
+        max_workers=1, thread_name_prefix="smart-turn", initializer=_lower_priority
+    )
+
+
+def warm_up() -> None:
+    """Load both models now (at start-up) rather than on the first call's event loop."""
+    silero_session()
+    smart_turn_session()
+    share_default_tls_contexts()
+
+
+class SharedSileroVADAnalyzer(SileroVADAnalyzer):
+    """Silero VAD on the shared session; the model's recurrent state stays per call."""
+
+    def __init__(self, *, sample_rate: int | None = None, params: VADParams | None = None):
+        VADAnalyzer.__init__(self, sample_rate=sample_rate, params=params)
+        model = SileroOnnxModel.__new__(SileroOnnxModel)  # skip its own session load
+        model.session = silero_session()
+        model.sample_rates = [8000, 16000]
+        model.reset_states()
+        self._model = model
+        self._windows_since_reset = 0
+        self._low_confidence_windows = 0
+
+    async def analyze_audio(self, buffer: bytes) -> VADState:
+        """Run the VAD inline: cheaper than a thread hop for every 20 ms packet."""
+        return self._run_analyzer(buffer)
+
+
+class SharedSmartTurnAnalyzer(LocalSmartTurnAnalyzerV3):
+    """smart-turn v3 on the shared session and inference thread; the audio buffer is per call."""
+
+    def __init__(self, *, sample_rate: int | None = None, params: SmartTurnParams | None = None):
+        BaseSmartTurn.__init__(self, sample_rate=sample_rate, params=params)
+        self._log_data = False
+        self._session = smart_turn_session()
+
+    @property
+    def _model_executor(self) -> ThreadPoolExecutor:
+        return smart_turn_executor()
+
+    async def cleanup(self) -> None:
+        """Nothing of the call's to release: the session and thread belong to the process."""
+        await BaseTurnAnalyzer.cleanup(self)
+
+
+def share_default_tls_contexts() -> None:
+    """Build the default certificate-verifying TLS context once per HTTP library, not per call.
+
+    Every call builds a Deepgram client (httpx) and an OpenAI client (httpx2), and each builds a
+    fresh `ssl.SSLContext`, parsing the whole CA bundle: about 40 ms of CPU each, on the event
+    loop, so every other call's audio stalls while a new call starts. The default context
+    (verify=True, no client certificate) is the same every time; only that case is shared.
+    Clients here never enable HTTP/2, so the ALPN list httpcore sets on connect is the same too.
+    """
+    import httpx._transports.default as httpx_default
+
+    modules = [httpx_default]
+    try:
+        import httpx2._transports.default as httpx2_default
+
+        modules.append(httpx2_default)
+    except ImportError:  # older openai SDKs use httpx
+        pass
+    for module in modules:
+        original = module.create_ssl_context
+        if getattr(original, "_shared", False):
+            continue
+
+        @cache
+        def _default(trust_env: bool, _create=original):  # type: ignore[no-untyped-def]
+            return _create(verify=True, cert=None, trust_env=trust_env)
+
+        def create_ssl_context(
+            verify=True, cert=None, trust_env=True, _create=original, _default=_default
+        ):  # type: ignore[no-untyped-def]
+            if verify is True and cert is None:
+                return _default(trust_env)
+            return _create(verify=verify, cert=cert, trust_env=trust_env)
+
+        create_ssl_context._shared = True  # type: ignore[attr-defined]
+        module.create_ssl_context = create_ssl_context

@@ -1,0 +1,97 @@
+"""What the five scheduling tools share: the call's `Scheduler`, argument types, spoken options."""
+
+from __future__ import annotations
+
+import re
+import weakref
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, StringConstraints
+
+from bot.call_session import CallSession
+from bot.scheduling.availability import Slot
+from bot.scheduling.backends import builtin_key
+from bot.scheduling.calendar import SqliteCalendar
+from bot.scheduling.ledger import Ledger
+from bot.scheduling.service import Scheduler
+from bot.scheduling.state import Offered
+from bot.storage import Store
+
+_READY: weakref.WeakSet[Store] = weakref.WeakSet()  # stores whose ledger tables exist
+
+
+def _clean(value: str) -> str:
+    text = re.sub(r"\s+", " ", "".join(ch if ch.isprintable() else " " for ch in value)).strip()
+    if not text:
+        raise ValueError("is empty")
+    return text
+
+
+def text(max_length: int, min_length: int = 1) -> Any:
+    """A string argument: bounded, control characters stripped, whitespace collapsed."""
+    return Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, min_length=min_length, max_length=max_length),
+        AfterValidator(_clean),
+    ]
+
+
+def _slot_id(value: str) -> str:
+    if not re.fullmatch(r"slot-[a-z2-7]{8}", value):
+        raise ValueError("it must be a slot_id that check_availability returned")
+    return value
+
+
+def _booking_ref(value: str) -> str:
+    if not re.fullmatch(r"[0-9a-v]{16}", value):
+        raise ValueError("it must be a booking_ref that find_my_appointments returned")
+    return value
+
+
+SlotId = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=40), AfterValidator(_slot_id)
+]
+BookingRef = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, to_lower=True, max_length=40),
+    AfterValidator(_booking_ref),
+]
+
+
+async def scheduler_for(session: CallSession) -> Scheduler:
+    """The call's scheduler: the server's calendar, or this profile's built-in one."""
+    ledger = Ledger(session.store)
+    if session.store not in _READY:
+        await ledger.setup()
+        _READY.add(session.store)
+    calendar = session.calendar or SqliteCalendar(
+        ledger, session.profile, builtin_key(session.profile_name)
+    )
+    return Scheduler(
+        session.profile,
+        calendar,
+        ledger,
+        outbox=session.outbox,
+        clock=session.scheduling.clock,
+    )
+
+
+def offer(session: CallSession, slots: list[Slot], when: str) -> list[dict[str, str]]:
+    """Remember the slots as offered in this call and return them for the LLM."""
+    for slot in slots:
+        session.scheduling.offered[slot.id] = Offered(slot, when)
+    return [{"slot_id": slot.id, "time": slot.spoken} for slot in slots]
+
+
+def list_times(slots: list[Slot]) -> str:
+    """'A, B, or C'."""
+    times = [slot.spoken for slot in slots]
+    if len(times) <= 1:
+        return "".join(times)
+    return ", ".join(times[:-1]) + ", or " + times[-1]
+
+
+def count(session: CallSession, tool: str, limit: int) -> bool:
+    """Count one call of `tool`; False once this call has used it `limit` times."""
+    session.scheduling.attempts[tool] += 1
+    return session.scheduling.attempts[tool] <= limit

@@ -1,0 +1,144 @@
+"""book_appointment: book a slot offered earlier in this call, for the caller."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from bot.call_session import CallSession
+from bot.profile import to_e164
+from bot.scheduling.errors import SchedulingError
+from bot.scheduling.service import Customer, booking_code
+from bot.speech import speak_phone
+from tools._scheduling import SlotId, count, list_times, offer, scheduler_for, text
+from tools.base import Tool, error, parse_args
+
+MAX_BOOKINGS = 3  # booking attempts per call
+
+Name = text(80)
+Phone = text(32)
+Address = text(200, min_length=5)
+Summary = text(300, min_length=2)
+
+
+class _Args(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    slot_id: SlotId
+    customer_name: Name
+    callback_number: Phone
+    service_address: Address
+    problem_summary: Summary
+
+
+async def handle(session: CallSession, arguments: dict[str, Any]) -> dict[str, Any]:
+    """Check the slot was offered in this call, then claim it; the result says what to tell."""
+    parsed = parse_args(_Args, arguments)
+    if isinstance(parsed, dict):
+        return parsed
+    state = session.scheduling
+    offered = state.offered.get(parsed.slot_id)
+    if offered is None:
+        return error(
+            "That time wasn't one I offered on this call. Check availability first and offer "
+            "the caller one of the times it returns.",
+            reason="unknown_slot",
+        )
+    if parsed.slot_id in state.booked:  # a repeated call (interrupted reply): book once
+        return {
+            "ok": True,
+            "status": "already_booked",
+            "booking_ref": state.booked[parsed.slot_id],
+            "say": f"That's already booked for {offered.slot.spoken}.",
+        }
+    try:
+        phone = to_e164(parsed.callback_number, session.profile.country)
+    except ValueError:
+        return error(
+            "The callback number doesn't look right. Please ask for it again, digit by digit.",
+            reason="bad_phone",
+        )
+    if not count(session, "book_appointment", MAX_BOOKINGS):
+        return error("I can't make more bookings on this call. Offer to take a message.")
+    scheduler = await scheduler_for(session)
+    customer = Customer(
+        name=parsed.customer_name,
+        phone=phone,
+        address=parsed.service_address,
+        summary=parsed.problem_summary,
+    )
+    try:
+        result = await scheduler.book(
+            offered.slot,
+            customer,
+            when_text=offered.when,
+            call_id=session.call_id,
+            emergency=session.emergency,
+        )
+    except SchedulingError as exc:
+        return error(exc.spoken, reason=exc.reason)
+    slot = offered.slot
+    if result.status == "taken":
+        options = offer(session, result.options, offered.when)
+        say = "I'm sorry, that time was just taken."
+        if result.options:
+            say += f" I can do {list_times(result.options)} instead. Would one of those work?"
+        return error(say, reason="slot_taken", options=options, say=say)
+    assert result.booking is not None
+    state.booked[parsed.slot_id] = result.booking.id
+    state.verified.add(result.booking.id)  # the caller just gave every detail on it
+    await session.emit("booking", {"status": result.status, "ref": booking_code(result.booking.id)})
+    service = session.profile.service(slot.service_id)
+    what = service.name if service else "appointment"
+    if result.status == "pending":
+        return {
+            "ok": True,
+            "status": "pending",
+            "booked": False,
+            "booking_ref": result.booking.id,
+            "say": (
+                f"I couldn't reach the calendar just now, so I've passed your request for "
+                f"{slot.spoken} to the office, and they'll confirm it with you by text."
+            ),
+        }
+    return {
+        "ok": True,
+        "status": "booked",
+        "booked": True,
+        "booking_ref": result.booking.id,
+        "reference": booking_code(result.booking.id),
+        "say": (
+            f"You're booked for a {what} on {slot.spoken}. A confirmation text is on its way "
+            f"to {speak_phone(phone)}."
+        ),
+    }
+
+
+TOOL = Tool(
+    name="book_appointment",
+    description=(
+        "Book one of the times check_availability offered in this call, once the caller has "
+        "chosen it and given their name, callback number, service address and the problem. "
+        "Tell the caller exactly the 'say' text of the result; never say a booking is made "
+        "unless status is 'booked'."
+    ),
+    properties={
+        "slot_id": {"type": "string", "description": "The slot_id of the chosen option."},
+        "customer_name": {"type": "string", "description": "The caller's full name."},
+        "callback_number": {
+            "type": "string",
+            "description": "Number to text and call back, with country code if given, e.g. "
+            "+18605550199.",
+        },
+        "service_address": {
+            "type": "string",
+            "description": "Where the appointment is, e.g. '12 Oak Street, Bristol, CT 06010'.",
+        },
+        "problem_summary": {
+            "type": "string",
+            "description": "A short description of the problem, in the caller's words.",
+        },
+    },
+    required=["slot_id", "customer_name", "callback_number", "service_address", "problem_summary"],
+    handler=handle,
+)

@@ -1,0 +1,87 @@
+"""cancel_appointment: cancel the caller's proved booking."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from bot.call_session import CallSession
+from bot.scheduling.dates import speak_slot
+from bot.scheduling.errors import SchedulingError
+from tools._scheduling import BookingRef, count, scheduler_for
+from tools.base import Tool, error, parse_args
+
+MAX_CHANGES = 3  # per call
+
+
+class _Args(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    booking_ref: BookingRef
+
+
+async def handle(session: CallSession, arguments: dict[str, Any]) -> dict[str, Any]:
+    """Only a booking the caller proved in this call; the office hears of anything unfinished."""
+    parsed = parse_args(_Args, arguments)
+    if isinstance(parsed, dict):
+        return parsed
+    if parsed.booking_ref not in session.scheduling.verified:
+        return error(
+            "I need to find the booking first. Ask for the name on it and use "
+            "find_my_appointments.",
+            reason="not_verified",
+        )
+    if not count(session, "cancel_appointment", MAX_CHANGES):
+        return error("I can't make more changes on this call. Offer to take a message.")
+    scheduler = await scheduler_for(session)
+    try:
+        booking = await scheduler.get(parsed.booking_ref)
+        if booking.status == "cancelled":
+            return {
+                "ok": True,
+                "status": "already_cancelled",
+                "say": "That appointment is already cancelled.",
+            }
+        if booking.status not in ("confirmed", "pending"):
+            return error("That appointment is no longer active.", reason="not_active")
+        result = await scheduler.cancel(booking, call_id=session.call_id)
+    except SchedulingError as exc:
+        return error(exc.spoken, reason=exc.reason)
+    when = speak_slot(booking.start, session.profile.tz)
+    if result.status == "conflict":
+        return error(
+            "The office has changed this appointment recently, so I can't cancel it from here. "
+            "I've let them know you'd like to cancel, and they'll be in touch.",
+            reason="owner_edited",
+        )
+    if result.status == "pending":
+        return {
+            "ok": True,
+            "status": "pending",
+            "cancelled": False,
+            "say": (
+                "I couldn't update the calendar just now, so I've passed your cancellation of "
+                f"{when} to the office, and they'll confirm it with you by text."
+            ),
+        }
+    return {
+        "ok": True,
+        "status": "cancelled",
+        "cancelled": True,
+        "say": f"Your appointment on {when} is cancelled. You'll get a text to confirm.",
+    }
+
+
+TOOL = Tool(
+    name="cancel_appointment",
+    description=(
+        "Cancel the caller's appointment (a booking_ref from find_my_appointments) once they "
+        "have confirmed they want it cancelled. Tell the caller the 'say' text; never say it is "
+        "cancelled unless status is 'cancelled'."
+    ),
+    properties={
+        "booking_ref": {"type": "string", "description": "booking_ref from find_my_appointments."},
+    },
+    required=["booking_ref"],
+    handler=handle,
+)

@@ -1,0 +1,94 @@
+"""find_my_appointments: the caller's own upcoming bookings, only once they prove who they are."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from bot.call_session import CallSession
+from bot.scheduling.dates import speak_slot
+from bot.scheduling.errors import SchedulingError
+from tools._scheduling import count, scheduler_for, text
+from tools.base import Tool, error, parse_args
+
+MAX_LOOKUPS = 4  # per call: enough for a misheard name, too few to guess other customers
+
+Name = text(80)
+DateWords = text(60)
+StreetOrPostcode = text(120, min_length=2)
+
+
+class _Args(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    customer_name: Name
+    appointment_date: DateWords | None = None
+    street_or_postcode: StreetOrPostcode | None = None
+
+
+async def handle(session: CallSession, arguments: dict[str, Any]) -> dict[str, Any]:
+    """Caller ID + name, or name + date + street/postcode; else ask for more, revealing nothing."""
+    parsed = parse_args(_Args, arguments)
+    if isinstance(parsed, dict):
+        return parsed
+    if not count(session, "find_my_appointments", MAX_LOOKUPS):
+        return error(
+            "I can't look that up again on this call. Offer to take a message so the office can "
+            "help.",
+            reason="too_many_lookups",
+        )
+    scheduler = await scheduler_for(session)
+    try:
+        bookings = await scheduler.find(
+            caller_id=session.caller,
+            name=parsed.customer_name,
+            date_text=parsed.appointment_date,
+            street_or_postcode=parsed.street_or_postcode,
+        )
+    except SchedulingError as exc:
+        return error(exc.spoken, reason=exc.reason)
+    tz = session.profile.tz
+    appointments = []
+    for booking in bookings[:5]:
+        session.scheduling.verified.add(booking.id)
+        service = session.profile.service(booking.service_id)
+        appointments.append(
+            {
+                "booking_ref": booking.id,
+                "service": service.name if service else booking.service_id,
+                "time": speak_slot(booking.start, tz),
+                "status": "waiting for the office to confirm"
+                if booking.status == "pending"
+                else "booked",
+            }
+        )
+    said = "; ".join(f"a {a['service']} on {a['time']}" for a in appointments)
+    return {
+        "ok": True,
+        "appointments": appointments,
+        "say": f"I found {said}.",
+    }
+
+
+TOOL = Tool(
+    name="find_my_appointments",
+    description=(
+        "Find the caller's own upcoming appointments before moving or cancelling one. Always "
+        "ask for the name on the booking. If the result asks for more proof, ask the caller for "
+        "the appointment's date and the street address or postcode, then call again. Never "
+        "guess details for the caller."
+    ),
+    properties={
+        "customer_name": {"type": "string", "description": "The name on the booking."},
+        "appointment_date": {
+            "type": "string",
+            "description": "The caller's words for the appointment's day, e.g. 'next Tuesday'.",
+        },
+        "street_or_postcode": {
+            "type": "string",
+            "description": "The street address (house number and street) or the postcode/ZIP.",
+        },
+    },
+    required=["customer_name"],
+    handler=handle,
+)

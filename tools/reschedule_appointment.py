@@ -1,0 +1,106 @@
+"""reschedule_appointment: move the caller's proved booking to a slot offered in this call."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from bot.call_session import CallSession
+from bot.scheduling.errors import SchedulingError
+from tools._scheduling import BookingRef, SlotId, count, list_times, offer, scheduler_for
+from tools.base import Tool, error, parse_args
+
+MAX_CHANGES = 3  # per call
+
+
+class _Args(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    booking_ref: BookingRef
+    slot_id: SlotId
+
+
+async def handle(session: CallSession, arguments: dict[str, Any]) -> dict[str, Any]:
+    """Only a booking the caller proved, only to a time offered in this call."""
+    parsed = parse_args(_Args, arguments)
+    if isinstance(parsed, dict):
+        return parsed
+    state = session.scheduling
+    if parsed.booking_ref not in state.verified:
+        return error(
+            "I need to find the booking first. Ask for the name on it and use "
+            "find_my_appointments.",
+            reason="not_verified",
+        )
+    offered = state.offered.get(parsed.slot_id)
+    if offered is None:
+        return error(
+            "That time wasn't one I offered on this call. Check availability first.",
+            reason="unknown_slot",
+        )
+    if not count(session, "reschedule_appointment", MAX_CHANGES):
+        return error("I can't make more changes on this call. Offer to take a message.")
+    scheduler = await scheduler_for(session)
+    try:
+        booking = await scheduler.get(parsed.booking_ref)
+        if booking.status not in ("confirmed", "pending"):
+            return error("That appointment is no longer active.", reason="not_active")
+        if booking.start == offered.slot.start:
+            return error("That's already the time of this appointment.", reason="same_time")
+        if booking.service_id != offered.slot.service_id:
+            return error(
+                "That time was found for a different service. Check availability again with "
+                "this booking's booking_ref.",
+                reason="wrong_service",
+            )
+        result = await scheduler.reschedule(
+            booking, offered.slot, when_text=offered.when, call_id=session.call_id
+        )
+    except SchedulingError as exc:
+        return error(exc.spoken, reason=exc.reason)
+    spoken = offered.slot.spoken
+    if result.status == "taken":
+        options = offer(session, result.options, offered.when)
+        say = "I'm sorry, that time was just taken."
+        if result.options:
+            say += f" I can do {list_times(result.options)} instead."
+        return error(say, reason="slot_taken", options=options, say=say)
+    if result.status == "conflict":
+        return error(
+            "The office has changed this appointment recently, so I can't move it from here. "
+            "I've let them know you'd like "
+            f"{spoken}, and they'll be in touch.",
+            reason="owner_edited",
+        )
+    if result.status == "pending":
+        return {
+            "ok": True,
+            "status": "pending",
+            "moved": False,
+            "say": (
+                "I couldn't update the calendar just now, so I've passed your request to move "
+                f"it to {spoken} to the office, and they'll confirm it with you by text."
+            ),
+        }
+    return {
+        "ok": True,
+        "status": "moved",
+        "moved": True,
+        "say": f"Done. Your appointment is moved to {spoken}. You'll get a text to confirm.",
+    }
+
+
+TOOL = Tool(
+    name="reschedule_appointment",
+    description=(
+        "Move the caller's appointment (a booking_ref from find_my_appointments) to a new time "
+        "offered by check_availability in this call. Tell the caller the 'say' text; never say "
+        "it has moved unless status is 'moved'."
+    ),
+    properties={
+        "booking_ref": {"type": "string", "description": "booking_ref from find_my_appointments."},
+        "slot_id": {"type": "string", "description": "slot_id of the new time the caller chose."},
+    },
+    required=["booking_ref", "slot_id"],
+    handler=handle,
+)
