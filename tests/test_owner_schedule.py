@@ -7,7 +7,13 @@ from datetime import datetime
 
 from bot.profile import load_profile
 from tests.scheduling_support import PLUMBING, new_session, open_store
-from tools import book_appointment, check_availability, owner_next_appointment, owner_schedule, tools_for
+from tools import (
+    book_appointment,
+    check_availability,
+    owner_next_appointment,
+    owner_schedule,
+    tools_for,
+)
 
 NOW = datetime.fromisoformat("2026-11-30T08:00:00-05:00")  # a Monday morning in Bristol, CT
 
