@@ -303,6 +303,8 @@ async def _start_call(
         # Emergency alerts go to the owner of the server's own profile; for another profile
         # they would reach the wrong business, so that call flags the emergency without alerting.
         alerts=state.alerts if profile_name == state.profile_name else None,
+        # Another profile on the page books in its own built-in calendar, never the server's.
+        calendar=state.calendar if profile_name == state.profile_name else None,
         events=to_page,
     )
     try:
