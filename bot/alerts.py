@@ -95,14 +95,13 @@ class EmergencyAlerts:
         if not cur.rowcount:
             return False
         body = f"{summary} Reply to this text to acknowledge."
-        for number in self._owner_numbers():
-            await self._outbox.send(
-                key=f"emergency:{call_id}:sms:{number}",
-                kind="emergency_alert",
-                to=number,
-                body=body,
-                call_id=call_id,
-            )
+        await self._outbox.text_owners(
+            self._owner_numbers(),
+            key=f"emergency:{call_id}:sms",
+            kind="emergency_alert",
+            body=body,
+            call_id=call_id,
+        )
         return True
 
     async def record_inbound_sms(

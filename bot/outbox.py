@@ -55,6 +55,15 @@ class Outbox:
             return OutboxResult(outbox_id, current, duplicate)
         return OutboxResult(outbox_id, await self._deliver(outbox_id, to, body), False)
 
+    async def text_owners(
+        self, owners: list[str], *, key: str, kind: str, body: str, call_id: str | None = None
+    ) -> list[OutboxResult]:
+        """Send one message to each owner number; each gets its own key (`<key>:<number>`)."""
+        return [
+            await self.send(key=f"{key}:{number}", kind=kind, to=number, body=body, call_id=call_id)
+            for number in owners
+        ]
+
     async def _deliver(self, outbox_id: int, to: str, body: str) -> str:
         async with self._store.transaction() as db:
             cur = await db.execute(

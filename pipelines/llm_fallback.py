@@ -59,11 +59,13 @@ class LLMFallback:
                 f"Message for {session.profile.name} taken while the assistant was down, from "
                 f"{session.caller or 'an unknown number'}: {text}"
             )[:600]
-            for owner in session.profile.owner.phones:
-                await session.outbox.send(
-                    key=f"message:{message_id}:{owner}", kind="message", to=owner, body=body,
-                    call_id=session.call_id,
-                )
+            await session.outbox.text_owners(
+                session.profile.owner.phones,
+                key=f"message:{message_id}",
+                kind="message",
+                body=body,
+                call_id=session.call_id,
+            )
         assert session.control is not None
         await session.control.end_call("llm_unavailable", GOODBYE, status="FAILED")
 

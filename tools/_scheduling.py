@@ -12,7 +12,10 @@ from bot.call_session import CallSession
 from bot.scheduling.availability import Slot
 from bot.scheduling.backends import builtin_key
 from bot.scheduling.calendar import SqliteCalendar
-from bot.scheduling.ledger import Ledger
+from bot.scheduling.dates import When
+from bot.scheduling.errors import SchedulingError
+from bot.scheduling.ledger import Booking, Ledger
+from bot.scheduling.owner_view import bookings_in
 from bot.scheduling.service import Scheduler
 from bot.scheduling.state import Offered
 from bot.storage import Store
@@ -95,3 +98,16 @@ def count(session: CallSession, tool: str, limit: int) -> bool:
     """Count one call of `tool`; False once this call has used it `limit` times."""
     session.scheduling.attempts[tool] += 1
     return session.scheduling.attempts[tool] <= limit
+
+
+async def owner_bookings(
+    session: CallSession, words: str
+) -> tuple[When, list[Booking], Scheduler] | str:
+    """The bookings in the window the owner named, or a speakable reason it can't be read."""
+    scheduler = await scheduler_for(session)
+    try:
+        when = scheduler.parse_when(words)
+    except SchedulingError as exc:
+        return exc.spoken
+    found = await bookings_in(Ledger(session.store), scheduler.calendar.key, when, session.profile)
+    return when, found, scheduler

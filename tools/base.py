@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from bot.call_session import CallSession
 
@@ -30,6 +30,12 @@ class Tool:
     # False when the tool's own effect (e.g. hanging up) should not be followed by more LLM text.
     run_llm_after: bool = True
     available: Callable[[CallSession], bool] = field(default=_always)
+
+
+class NoArgs(BaseModel):
+    """Arguments of a tool that takes none: anything the LLM invents is refused."""
+
+    model_config = ConfigDict(extra="forbid")
 
 
 def error(message: str, **extra: Any) -> dict[str, Any]:

@@ -8,20 +8,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
-
 from bot.call_session import CallSession
 from bot.speech import speak_date, speak_time
-from tools.base import Tool, parse_args
-
-
-class _Args(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+from tools.base import NoArgs, Tool, parse_args
 
 
 async def handle(session: CallSession, arguments: dict[str, Any]) -> dict[str, Any]:
     """Return the business's local date and time, ready to speak."""
-    parsed = parse_args(_Args, arguments)
+    parsed = parse_args(NoArgs, arguments)
     if isinstance(parsed, dict):
         return parsed
     now = datetime.now(UTC).astimezone(session.profile.tz)

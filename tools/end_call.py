@@ -4,19 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
-
 from bot.call_session import CallSession
-from tools.base import Tool, parse_args
-
-
-class _Args(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+from tools.base import NoArgs, Tool, parse_args
 
 
 async def handle(session: CallSession, arguments: dict[str, Any]) -> dict[str, Any]:
     """Speak the profile's goodbye, then end the call (a REST hang-up on the phone)."""
-    parsed = parse_args(_Args, arguments)
+    parsed = parse_args(NoArgs, arguments)
     if isinstance(parsed, dict):
         return parsed
     assert session.control is not None

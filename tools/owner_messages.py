@@ -4,20 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
-
 from bot.call_session import CallSession
 from bot.owner_reports import messages_report
-from tools.base import Tool, parse_args
-
-
-class _Args(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+from tools.base import NoArgs, Tool, parse_args
 
 
 async def handle(session: CallSession, arguments: dict[str, Any]) -> dict[str, Any]:
     """Read out the messages nobody has handled yet; they are then marked handled."""
-    parsed = parse_args(_Args, arguments)
+    parsed = parse_args(NoArgs, arguments)
     if isinstance(parsed, dict):
         return parsed
     return {"ok": True, **await messages_report(session.store, session.profile.tz)}

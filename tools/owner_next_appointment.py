@@ -7,10 +7,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from bot.call_session import CallSession
-from bot.scheduling.errors import SchedulingError
-from bot.scheduling.ledger import Ledger
-from bot.scheduling.owner_view import bookings_in, describe_booking
-from tools._scheduling import scheduler_for, text
+from bot.scheduling.owner_view import describe_booking
+from tools._scheduling import owner_bookings, text
 from tools.base import Tool, error, parse_args
 
 
@@ -25,12 +23,10 @@ async def handle(session: CallSession, arguments: dict[str, Any]) -> dict[str, A
     parsed = parse_args(_Args, arguments)
     if isinstance(parsed, dict):
         return parsed
-    scheduler = await scheduler_for(session)
-    try:
-        when = scheduler.parse_when(parsed.when)
-    except SchedulingError as exc:
-        return error(exc.spoken)
-    found = await bookings_in(Ledger(session.store), scheduler.calendar.key, when, session.profile)
+    read = await owner_bookings(session, parsed.when)
+    if isinstance(read, str):
+        return error(read)
+    when, found, scheduler = read
     if parsed.which == "next":
         found = [b for b in found if b.start > scheduler.now()]
     if not found:

@@ -7,10 +7,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from bot.call_session import CallSession
-from bot.scheduling.errors import SchedulingError
-from bot.scheduling.ledger import Ledger
-from bot.scheduling.owner_view import bookings_in, schedule_report
-from tools._scheduling import scheduler_for, text
+from bot.scheduling.owner_view import schedule_report
+from tools._scheduling import owner_bookings, text
 from tools.base import Tool, error, parse_args
 
 MAX_DAYS = 14
@@ -26,14 +24,12 @@ async def handle(session: CallSession, arguments: dict[str, Any]) -> dict[str, A
     parsed = parse_args(_Args, arguments)
     if isinstance(parsed, dict):
         return parsed
-    scheduler = await scheduler_for(session)
-    try:
-        when = scheduler.parse_when(parsed.when)
-    except SchedulingError as exc:
-        return error(exc.spoken)
+    read = await owner_bookings(session, parsed.when)
+    if isinstance(read, str):
+        return error(read)
+    when, found, _ = read
     if (when.last_day - when.first_day).days >= MAX_DAYS:
         return error(f"Ask about at most {MAX_DAYS} days at a time.")
-    found = await bookings_in(Ledger(session.store), scheduler.calendar.key, when, session.profile)
     return {"ok": True, **schedule_report(found, when, session.profile)}
 
 

@@ -56,14 +56,13 @@ async def handle(session: CallSession, arguments: dict[str, Any]) -> dict[str, A
             f"{flag} for {session.profile.name} from {parsed.caller_name} "
             f"({callback}): {parsed.message}"
         )[:600]
-        for owner in session.profile.owner.phones:
-            await session.outbox.send(
-                key=f"message:{message_id}:{owner}",
-                kind="message",
-                to=owner,
-                body=body,
-                call_id=session.call_id,
-            )
+        await session.outbox.text_owners(
+            session.profile.owner.phones,
+            key=f"message:{message_id}",
+            kind="message",
+            body=body,
+            call_id=session.call_id,
+        )
     return {
         "ok": True,
         "status": "message saved and sent to the team",

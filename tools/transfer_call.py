@@ -5,22 +5,16 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
-
 from bot.call_session import CallSession
 from bot.hours import transfer_allowed
-from tools.base import Tool, error, parse_args
+from tools.base import NoArgs, Tool, error, parse_args
 
 TRANSFER_LINE = "Okay, I'm putting you through now. Please hold."
 
 
-class _Args(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
 async def handle(session: CallSession, arguments: dict[str, Any]) -> dict[str, Any]:
     """Say a short line, then redirect the live call to the transfer number."""
-    parsed = parse_args(_Args, arguments)
+    parsed = parse_args(NoArgs, arguments)
     if isinstance(parsed, dict):
         return parsed
     fallback = " Offer to take a message instead, with take_message."

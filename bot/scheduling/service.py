@@ -380,11 +380,10 @@ class Scheduler:
             f"{booking.phone}. Please confirm with them by text."
         )
         suffix = slot.start.isoformat() if slot else ""
-        for owner in self.profile.owner.phones:
-            await self._outbox.send(
-                key=f"booking:{booking.id}:owner_{kind}:{suffix}:{owner}",
-                kind="booking_owner_alert",
-                to=owner,
-                body=body,
-                call_id=call_id,
-            )
+        await self._outbox.text_owners(
+            self.profile.owner.phones,
+            key=f"booking:{booking.id}:owner_{kind}:{suffix}",
+            kind="booking_owner_alert",
+            body=body,
+            call_id=call_id,
+        )
