@@ -71,7 +71,8 @@ class PhraseCachingCartesiaTTS(CartesiaTTSService):
         self._speaking_text: str | None = None
         self._speak_keys: dict[str, Key] = {}  # context id -> key, for TTSSpeakFrame contexts
         self._recording: dict[str, _Phrase] = {}
-        self._replayed: set[str] = set()
+        self._replayed: set[str] = set()  # replayed contexts whose end is still to be queued
+        self._local: set[str] = set()  # contexts Cartesia never saw: nothing to flush or cancel
 
     def _key(self, text: str) -> Key:
         s = self._settings
@@ -102,6 +103,7 @@ class PhraseCachingCartesiaTTS(CartesiaTTSService):
         cached = self._phrase_cache.get(key) if key is not None else None
         if cached is not None and self.audio_context_available(context_id):
             self._replayed.add(context_id)
+            self._local.add(context_id)
             for item in cached.items:
                 if isinstance(item, bytes):
                     frame = TTSAudioRawFrame(
@@ -137,12 +139,12 @@ class PhraseCachingCartesiaTTS(CartesiaTTSService):
     async def flush_audio(self, context_id: str | None = None) -> None:
         """A replayed phrase ends here, as a live one ends when Cartesia answers the flush."""
         flush_id = context_id or self.get_active_audio_context_id()
-        if flush_id and flush_id in self._replayed:
-            self._replayed.discard(flush_id)
-            self._speak_keys.pop(flush_id, None)
-            if self.audio_context_available(flush_id):
+        if flush_id and flush_id in self._local:
+            if flush_id in self._replayed and self.audio_context_available(flush_id):
                 await self.append_to_audio_context(flush_id, TTSStoppedFrame(context_id=flush_id))
                 await self.remove_audio_context(flush_id)
+            self._replayed.discard(flush_id)
+            self._speak_keys.pop(flush_id, None)
             return
         await super().flush_audio(context_id)
 
@@ -150,7 +152,7 @@ class PhraseCachingCartesiaTTS(CartesiaTTSService):
         phrase = self._recording.pop(context_id, None)
         if phrase is not None:
             phrase.interrupted = True
-        if context_id in self._replayed:  # Cartesia never saw this context: nothing to cancel
+        if context_id in self._local:  # Cartesia never saw this context: nothing to cancel
             self._replayed.discard(context_id)
             await WebsocketTTSService.on_audio_context_interrupted(self, context_id)
             return
@@ -159,4 +161,5 @@ class PhraseCachingCartesiaTTS(CartesiaTTSService):
     async def on_audio_context_completed(self, context_id: str) -> None:
         self._speak_keys.pop(context_id, None)
         self._recording.pop(context_id, None)
+        self._local.discard(context_id)
         await super().on_audio_context_completed(context_id)
