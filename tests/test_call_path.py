@@ -120,7 +120,7 @@ async def test_conversation_end_to_end(fakes, phone_server):
     hangups = [u for u in fakes.twilio.call_updates if u["call_sid"] == caller.call_sid]
     assert [u["form"] for u in hangups] == [{"Status": "completed"}]
     assert hangups[0]["account_sid"] == fakes.twilio.account_sid
-    assert len(caller.bot_audio(after_t=spoken["t_last_voiced_frame"])) > 8000, "no goodbye audio"
+    assert len(caller.bot_audio(after_t=spoken["t_start"])) > 8000, "no goodbye audio"
 
     # 7. The database holds the call, its outcome and every turn, in order.
     row = await wait_for_status(phone_server, caller.call_sid, "COMPLETED")

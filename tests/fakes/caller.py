@@ -297,7 +297,8 @@ class FakeTwilioCaller:
         """Queue 8 kHz mu-law audio and return its record once its last frame has been sent.
 
         The record (also in ``utterances``) has t_queued, t_start (first frame sent),
-        t_last_voiced_frame (last frame above the voice threshold) and t_end (last frame sent).
+        t_last_voiced_frame (last frame above the voice threshold) and t_end (last frame sent);
+        ``cut_off`` is True when the server ended the stream before the utterance was all sent.
         """
         if self._sender is None:
             raise RuntimeError("media stream not started")
@@ -417,9 +418,15 @@ class FakeTwilioCaller:
         except ConnectionClosed:
             pass
         finally:
+            # Hung up on mid-sentence by the bot: the utterance is over, cut off (a real outcome).
+            # The caller's own hang-up with speech still queued is a test mistake: raise.
             for utterance in self._queue:
                 if not utterance.done.done():
-                    utterance.done.set_exception(ConnectionError("media stream ended"))
+                    if self._hanging_up:
+                        utterance.done.set_exception(ConnectionError("media stream ended"))
+                    else:
+                        utterance.record["cut_off"] = True
+                        utterance.done.set_result(utterance.record)
             self._queue.clear()
 
     def _next_frame(self) -> tuple[bytes, _Utterance | None, int]:
