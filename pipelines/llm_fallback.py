@@ -15,6 +15,7 @@ from pipecat.frames.frames import Frame, LLMContextFrame, LLMTextFrame, TTSSpeak
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 
 from bot.call_session import CallSession
+from bot.messages import leave_message
 
 FILLER = "Sorry, just one moment."
 ASK_FOR_MESSAGE = (
@@ -51,21 +52,16 @@ class LLMFallback:
     async def take_message(self, text: str) -> None:
         """In fallback mode, the caller's turn is their message."""
         session = self._session
-        message_id = await session.store.add_message(
-            call_id=session.call_id, body=text, source="fallback", callback=session.caller
-        )
-        if session.outbox is not None:
-            body = (
+        await leave_message(
+            session,
+            body=text,
+            source="fallback",
+            callback=session.caller,
+            sms=(
                 f"Message for {session.profile.name} taken while the assistant was down, from "
                 f"{session.caller or 'an unknown number'}: {text}"
-            )[:600]
-            await session.outbox.text_owners(
-                session.profile.owner.phones,
-                key=f"message:{message_id}",
-                kind="message",
-                body=body,
-                call_id=session.call_id,
-            )
+            ),
+        )
         assert session.control is not None
         await session.control.end_call("llm_unavailable", GOODBYE, status="FAILED")
 

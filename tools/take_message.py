@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
 
 from bot.call_session import CallSession
+from bot.messages import leave_message
 from bot.profile import to_e164
 from bot.speech import speak_phone
 from tools.base import Tool, error, parse_args
@@ -41,28 +42,20 @@ async def handle(session: CallSession, arguments: dict[str, Any]) -> dict[str, A
         callback = to_e164(parsed.callback_number, session.profile.country)
     except ValueError:
         return error("The callback number doesn't look right. Please ask for it again.")
-    message_id = await session.store.add_message(
-        call_id=session.call_id,
+    flag = "URGENT message" if parsed.urgency == "urgent" else "New message"
+    message_id = await leave_message(
+        session,
         body=parsed.message,
         source="bot",
         caller_name=parsed.caller_name,
         callback=callback,
         urgency=parsed.urgency,
-    )
-    await session.emit("message", {"id": message_id, "urgency": parsed.urgency})
-    if session.outbox is not None:
-        flag = "URGENT message" if parsed.urgency == "urgent" else "New message"
-        body = (
+        sms=(
             f"{flag} for {session.profile.name} from {parsed.caller_name} "
             f"({callback}): {parsed.message}"
-        )[:600]
-        await session.outbox.text_owners(
-            session.profile.owner.phones,
-            key=f"message:{message_id}",
-            kind="message",
-            body=body,
-            call_id=session.call_id,
-        )
+        ),
+    )
+    await session.emit("message", {"id": message_id, "urgency": parsed.urgency})
     return {
         "ok": True,
         "status": "message saved and sent to the team",
