@@ -46,6 +46,13 @@ CALLS_ENDED = Counter(
 MALFORMED_FRAMES = Counter(
     "receptionist_malformed_frames_total", "Media Streams messages dropped.", registry=REGISTRY
 )
+SMART_TURN_EARLY = Counter(
+    "receptionist_smart_turn_early_total",
+    "smart-turn inferences started inside the VAD stop window: used at the stop, or dropped "
+    "because the caller spoke again.",
+    ["outcome"],
+    registry=REGISTRY,
+)
 LOOP_LAG = Histogram(
     "receptionist_event_loop_lag_seconds",
     "How late a 100 ms timer fires on the server's event loop.",

@@ -1,12 +1,13 @@
 """Watches every caller transcript for the business's emergency phrases.
 
 It sits right after STT, so it sees the words as soon as they are recognised, before the turn ends
-and whatever the LLM decides to do. Detection itself is `bot.emergency.detect`.
+and whatever the LLM decides to do. The script and the LLM's guidance go ahead of the transcript,
+so the LLM's answer to this very turn already follows them. Detection is `bot.emergency.detect`.
 """
 
 from __future__ import annotations
 
-import asyncio
+from collections.abc import Callable
 
 from pipecat.frames.frames import Frame, TranscriptionFrame
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
@@ -16,24 +17,21 @@ from bot.emergency import detect
 
 
 class EmergencyWatcher(FrameProcessor):
-    """Passes every frame on; on an emergency phrase, asks the call to go into emergency mode."""
+    """Passes every frame on; emergency words put the call's emergency frames ahead of them."""
 
-    def __init__(self, session: CallSession) -> None:
+    def __init__(
+        self, session: CallSession, on_emergency: Callable[[str, bool], list[Frame]]
+    ) -> None:
         super().__init__(name="EmergencyWatcher")
         self._session = session
-        self._tasks: set[asyncio.Task] = set()
+        self._on_emergency = on_emergency
 
     async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
         await super().process_frame(frame, direction)
         if isinstance(frame, TranscriptionFrame) and not self._session.emergency:
             match = detect(frame.text, self._session.profile.emergency)
-            if match is not None and self._session.control is not None:
-                # Alerting does network I/O; it must not hold up the caller's audio.
-                task = asyncio.create_task(
-                    self._session.control.declare_emergency(
-                        f'caller said "{match.phrase}"', life_threatening=match.life_threatening
-                    )
-                )
-                self._tasks.add(task)
-                task.add_done_callback(self._tasks.discard)
+            if match is not None:
+                reason = f'caller said "{match.phrase}"'
+                for emergency_frame in self._on_emergency(reason, match.life_threatening):
+                    await self.push_frame(emergency_frame, direction)
         await self.push_frame(frame, direction)

@@ -18,12 +18,13 @@ from pipecat.audio.turn.smart_turn.base_smart_turn import SmartTurnParams
 from pipecat.audio.vad.vad_analyzer import VADParams
 from pipecat.frames.frames import (
     EndFrame,
+    Frame,
     LLMMessagesAppendFrame,
     LLMSetToolsFrame,
     TTSSpeakFrame,
 )
 from pipecat.pipeline.pipeline import Pipeline
-from pipecat.pipeline.worker import PipelineParams, PipelineWorker, ProcessorUnusablePolicy
+from pipecat.pipeline.worker import PipelineParams, ProcessorUnusablePolicy
 from pipecat.processors.aggregators.llm_context import LLMContext
 from pipecat.processors.aggregators.llm_response_universal import (
     LLMContextAggregatorPair,
@@ -40,12 +41,15 @@ from bot.metrics import ACTIVE_CALLS, CALLS_ENDED
 from bot.owner_auth import pin_matches
 from bot.prompts import build_system_prompt
 from bot.twilio_webhook import transfer_twiml
+from pipelines.call_worker import CallWorker
+from pipelines.caller_audio_stop import CallerAudioStop
 from pipelines.emergency_watch import EmergencyWatcher
 from pipelines.latency import latency_observer
 from pipelines.llm_fallback import LLMFallback, LLMGate
 from pipelines.owner_pin_gate import OwnerPinGate
 from pipelines.services import make_llm, make_stt, make_tts
-from pipelines.shared_models import SharedSileroVADAnalyzer, SharedSmartTurnAnalyzer
+from pipelines.shared_models import SharedSileroVADAnalyzer
+from pipelines.speculative_turn import SpeculativeSmartTurn
 from pipelines.tool_adapter import function_schemas
 from tools import tools_for
 
@@ -79,6 +83,7 @@ class CallRunner:
         self._session = session
         self._reprompts = 0
         self._end_task: asyncio.Task | None = None
+        self._background: set[asyncio.Task] = set()
         session.control = self
 
         tools = tools_for(session)
@@ -86,18 +91,14 @@ class CallRunner:
             messages=_opening_messages(session),
             tools=ToolsSchema(standard_tools=function_schemas(session, tools)),
         )
+        vad = SharedSileroVADAnalyzer(params=VADParams(stop_secs=0.2))
+        turn = SpeculativeSmartTurn(vad=vad, params=SmartTurnParams(stop_secs=TURN_FALLBACK_SECS))
         self._user_agg, self._assistant_agg = LLMContextAggregatorPair(
             self._context,
             user_params=LLMUserAggregatorParams(
-                vad_analyzer=SharedSileroVADAnalyzer(params=VADParams(stop_secs=0.2)),
+                vad_analyzer=vad,
                 user_turn_strategies=UserTurnStrategies(
-                    stop=[
-                        TurnAnalyzerUserTurnStopStrategy(
-                            turn_analyzer=SharedSmartTurnAnalyzer(
-                                params=SmartTurnParams(stop_secs=TURN_FALLBACK_SECS)
-                            )
-                        )
-                    ]
+                    stop=[TurnAnalyzerUserTurnStopStrategy(turn_analyzer=turn)]
                 ),
                 user_idle_timeout=session.settings.silence_reprompt_secs,
             ),
@@ -114,8 +115,9 @@ class CallRunner:
                 transport.input(),  # caller audio in
                 OwnerPinGate(session),  # keypad PIN on calls from an owner number
                 make_stt(session.settings, call_id=session.call_id),  # Deepgram
-                EmergencyWatcher(session),  # emergency phrases, whatever the LLM does
+                EmergencyWatcher(session, self.emergency_heard),  # whatever the LLM does
                 self._user_agg,  # VAD, end of turn, barge-in
+                CallerAudioStop(),  # nothing below needs caller audio
                 LLMGate(self._fallback),  # closed if the LLM stops answering
                 self._llm,  # OpenAI + tools
                 self._fallback.voice,  # notices LLM output; speaks past a stuck LLM
@@ -124,7 +126,7 @@ class CallRunner:
                 self._assistant_agg,  # keeps only what the caller heard
             ]
         )
-        self._worker = PipelineWorker(
+        self._worker = CallWorker(
             pipeline,
             params=PipelineParams(
                 audio_in_sample_rate=audio_in_rate,
@@ -136,6 +138,7 @@ class CallRunner:
             observers=[latency_observer(session)],
             processor_unusable_policy=ProcessorUnusablePolicy.CANCEL,
             enable_rtvi=False,  # no client speaks RTVI; it cost a processor hop and an observer per frame
+            enable_turn_tracking=False,  # nothing reads it; one observer fewer per frame
         )
         self._register_events()
 
@@ -208,9 +211,31 @@ class CallRunner:
 
     async def declare_emergency(self, reason: str, *, life_threatening: bool) -> bool:
         """Flag the call, text the owner, and move the conversation to the emergency script."""
+        frames = self._enter_emergency(reason, life_threatening)
+        if not frames:
+            return False
+        await self._worker.queue_frames(frames)
+        await self._alert_emergency(reason, life_threatening)
+        return True
+
+    def emergency_heard(self, reason: str, life_threatening: bool) -> list[Frame]:
+        """The watcher heard emergency words: the frames it must put ahead of the transcript.
+
+        Ahead of the transcript, the guidance is in the context before the LLM answers this very
+        turn. Alerting (database, SMS) runs beside, so the caller's reply never waits for it.
+        """
+        frames = self._enter_emergency(reason, life_threatening)
+        if frames:
+            task = asyncio.create_task(self._alert_emergency(reason, life_threatening))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+        return frames
+
+    def _enter_emergency(self, reason: str, life_threatening: bool) -> list[Frame]:
+        """Mark the call (once) and build the script and the LLM's guidance; [] if already."""
         session = self._session
         if session.emergency:
-            return False
+            return []
         session.emergency = True
         rules = session.profile.emergency
         script = rules.life_threatening_script if life_threatening else rules.script
@@ -223,9 +248,10 @@ class CallRunner:
         )
         if life_threatening:
             guidance += f" Remind the caller to get to safety and call {rules.emergency_number}."
-        await self._worker.queue_frames(
-            [spoken, LLMMessagesAppendFrame(messages=[{"role": "developer", "content": guidance}])]
-        )
+        return [spoken, LLMMessagesAppendFrame(messages=[{"role": "developer", "content": guidance}])]
+
+    async def _alert_emergency(self, reason: str, life_threatening: bool) -> None:
+        session = self._session
         await session.store.add_call_flag(session.call_id, "emergency")
         await session.emit("emergency", {"reason": reason, "life_threatening": life_threatening})
         if session.alerts is not None:
@@ -237,7 +263,6 @@ class CallRunner:
             await session.alerts.raise_alert(
                 session.call_id, summary, life_threatening=life_threatening
             )
-        return True
 
     # ---- lifecycle ---------------------------------------------------------------------------
 

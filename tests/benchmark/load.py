@@ -57,6 +57,7 @@ class CallResult:
     underruns: int = 0
     underrun_ms: float = 0.0
     underruns_60ms: int = 0  # with a 60 ms jitter buffer at the caller
+    underrun_where: list[list[float]] = field(default_factory=list)
     bot_audio_s: float = 0.0
     send_lateness_max_ms: float = 0.0  # how late the caller's own 20 ms frames went out
     error: str | None = None
@@ -78,19 +79,31 @@ def _segments(caller: FakeTwilioCaller) -> list[list[dict[str, Any]]]:
 
 
 def underruns(
-    caller: FakeTwilioCaller, slack_s: float = UNDERRUN_TOLERANCE_S
+    caller: FakeTwilioCaller,
+    slack_s: float = UNDERRUN_TOLERANCE_S,
+    where: list[list[float]] | None = None,
 ) -> tuple[int, float, float]:
-    """(underruns, total gap ms, seconds of bot audio), with a playout-buffer model of the ear."""
+    """(underruns, total gap ms, seconds of bot audio), with a playout-buffer model of the ear.
+
+    `where`, if given, receives [segment (0 = greeting), seconds into the utterance, gap ms] for
+    each underrun.
+    """
     count, gap_total, audio_s = 0, 0.0, 0.0
-    for segment in _segments(caller):
+    for index, segment in enumerate(_segments(caller)):
         playout_end = None
+        utterance_t0 = None
         for record in segment:
             duration = len(record["audio"]) / 8000
             audio_s += duration
             late = None if playout_end is None else record["t"] - playout_end
+            if late is None or late > UTTERANCE_GAP_S:
+                utterance_t0 = record["t"]
             if late is not None and slack_s < late <= UTTERANCE_GAP_S:
                 count += 1
                 gap_total += late
+                if where is not None:
+                    at = round(record["t"] - utterance_t0, 3)
+                    where.append([index, at, round(late * 1000, 1)])
             if late is None or late > UTTERANCE_GAP_S:
                 playout_end = record["t"] + duration  # a new utterance starts playing
             else:
@@ -133,7 +146,9 @@ async def run_call(
         with contextlib.suppress(Exception):
             async with asyncio.timeout(10):
                 await caller.hangup()
-        result.underruns, result.underrun_ms, result.bot_audio_s = underruns(caller)
+        result.underruns, result.underrun_ms, result.bot_audio_s = underruns(
+            caller, where=result.underrun_where
+        )
         result.underruns_60ms = underruns(caller, JITTER_BUFFER_S)[0]
         result.send_lateness_max_ms = send_lateness_ms(caller)
     return result

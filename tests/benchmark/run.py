@@ -104,6 +104,14 @@ def histogram(text: str, name: str) -> dict[str, float]:
     return out
 
 
+def counter(text: str, name: str, outcome: str) -> float:
+    """One labelled Prometheus counter's value, summed over worker processes."""
+    key = f'{name}{{outcome="{outcome}"}}'
+    return sum(
+        float(line.rpartition(" ")[2]) for line in text.splitlines() if line.startswith(key)
+    )
+
+
 def lag_summary(before: dict[str, float], after: dict[str, float]) -> dict[str, Any]:
     """This level's event-loop lag: mean, and the bucket bounds holding p50/p99/max."""
     diff = {k: after.get(k, 0.0) - before.get(k, 0.0) for k in after}
@@ -294,8 +302,7 @@ async def run_level(profile_name: str, n_calls: int, opts: Options, tmp: Path) -
                     [
                         "py-spy",
                         "record",
-                        "--nonblocking",
-                        "--gil",
+                        "--nonblocking",  # every running thread: ONNX runs without the GIL
                         "--rate",
                         "100",
                         "--format",
@@ -407,6 +414,11 @@ async def run_level(profile_name: str, n_calls: int, opts: Options, tmp: Path) -
             histogram(metrics_before, "receptionist_event_loop_lag_seconds"),
             histogram(metrics_after, "receptionist_event_loop_lag_seconds"),
         ),
+        "smart_turn_early": {
+            outcome: counter(metrics_after, "receptionist_smart_turn_early_total", outcome)
+            - counter(metrics_before, "receptionist_smart_turn_early_total", outcome)
+            for outcome in ("used", "dropped")
+        },
         "underruns": total_underruns,
         "underrun_ms": sum(c.underrun_ms for c in calls),
         "underruns_60ms_buffer": sum(c.underruns_60ms for c in calls),
@@ -577,6 +589,8 @@ async def main_async(args: argparse.Namespace) -> None:
                 f"unanswered={result['unanswered_turns']} errors={result['error_count']} "
                 f"client lag max={result['client_loop_lag_max_ms']:.0f}ms "
                 f"foreign cpu={result['foreign_cpu_cores']:.2f} "
+                f"early smart-turn used/dropped={result['smart_turn_early']['used']:.0f}/"
+                f"{result['smart_turn_early']['dropped']:.0f} "
                 f"pass={result['pass']}",
                 flush=True,
             )
