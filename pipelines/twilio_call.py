@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 from fastapi import WebSocket
-from pipecat.transports.websocket.fastapi import (
-    FastAPIWebsocketParams,
-    FastAPIWebsocketTransport,
-)
+from pipecat.transports.websocket.fastapi import FastAPIWebsocketParams
 
 from bot.call_session import CallSession
 from bot.media_stream import DropCounter, StreamStart
@@ -14,6 +11,7 @@ from bot.metrics import MALFORMED_FRAMES
 from bot.twilio_rest import TwilioUnavailable
 from pipelines.receptionist import CallRunner
 from pipelines.twilio_serializer import GuardedTwilioSerializer
+from pipelines.twilio_transport import TwilioWebsocketTransport
 
 # Twilio streams 8 kHz μ-law. Running the pipeline at 8 kHz avoids resampling, and each 20 ms
 # packet becomes one frame at once instead of 100 ms resampler bursts.
@@ -46,7 +44,7 @@ async def run_twilio_call(
         drops=drops,
         on_end=hang_up_if_requested,
     )
-    transport = FastAPIWebsocketTransport(
+    transport = TwilioWebsocketTransport(
         websocket,
         FastAPIWebsocketParams(
             audio_in_enabled=True,
