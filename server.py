@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import os
 import sys
 import tempfile
@@ -71,6 +72,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.app = state
     state.log_providers()
     await asyncio.to_thread(shared_models.warm_up)  # load VAD and turn models before any call
+    freeze_startup_heap()
     sweeper = asyncio.create_task(_sweep_forever(state))
     escalator = asyncio.create_task(_escalate_forever(state))
     loop_watch = asyncio.create_task(metrics.watch_event_loop())
@@ -82,6 +84,17 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         loop_watch.cancel()
         await close_webrtc(app)
         await state.stop()
+
+
+def freeze_startup_heap() -> None:
+    """Exempt everything loaded at start-up from the cyclic garbage collector.
+
+    Pipecat, the provider SDKs and the models leave a large heap that lives as long as the process,
+    and every full collection walked all of it on the event loop: 80-170 ms with 8 calls live, an
+    audible stall for each of them. Frozen, a full collection walks only the calls' own objects.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 async def _sweep_forever(state: AppState) -> None:
