@@ -163,6 +163,20 @@ LONG_ANSWER = (
 )
 
 
+async def test_bot_audio_is_sent_200_ms_ahead_then_at_real_time(fakes, phone_server):
+    """Twilio holds the first 200 ms of each utterance at once, then audio keeps that lead."""
+    caller = await answered_call(fakes, phone_server, [BOOK])
+    greeting = [r for r in caller.events("media") if r["t"] < caller.events("media")[0]["t"] + 10]
+    t0, secs = greeting[0]["t"], [len(r["audio"]) / 8000 for r in greeting]
+    sent_in_first_100ms = sum(d for r, d in zip(greeting, secs, strict=True) if r["t"] - t0 < 0.1)
+    assert sent_in_first_100ms >= 0.2, f"only {sent_in_first_100ms:.2f} s of audio sent up front"
+    # Paced, not dumped: the last frame leaves about its playout time minus the lead after the first.
+    audio_secs = sum(secs)
+    assert audio_secs > 1.0
+    assert greeting[-1]["t"] - t0 >= audio_secs - 0.2 - 0.1 - secs[-1]
+    await caller.hangup()
+
+
 async def test_barge_in_clears_twilio_and_keeps_only_what_was_heard(fakes, phone_server):
     fakes.openai.responder = ScriptedLLM(
         [
