@@ -38,6 +38,7 @@ from bot.logging_setup import configure_logging
 from bot.media_stream import DropCounter, read_stream_start
 from bot.pii import mask_phone
 from bot.profile import ProfileError, load_profile
+from bot.serving import serve_workers
 from bot.twilio_webhook import (
     connect_twiml,
     empty_twiml,
@@ -337,9 +338,9 @@ def main() -> None:
         # Exported (not read) for the worker processes: prometheus_client reads it at import.
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
         logger.info("starting {} worker processes", workers)
-    uvicorn.run(
+    config = uvicorn.Config(
         "server:app" if workers > 1 else app,
-        workers=workers if workers > 1 else None,
+        workers=workers,
         host=settings.host,
         port=settings.port,
         log_level="warning",
@@ -348,6 +349,10 @@ def main() -> None:
         timeout_graceful_shutdown=30,
         proxy_headers=False,
     )
+    if workers > 1:
+        serve_workers(config)
+    else:
+        uvicorn.Server(config).run()
 
 
 if __name__ == "__main__":
