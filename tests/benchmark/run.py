@@ -105,6 +105,21 @@ def histogram(text: str, name: str) -> dict[str, float]:
     return out
 
 
+async def wait_for_listeners(server: RunningServer, workers: int) -> None:
+    """The server answers once one worker is up; wait until every worker accepts connections."""
+    port = int(server.url.rsplit(":", 1)[1])
+    for _ in range(300):
+        listening = [
+            p
+            for p in server_tree(server)
+            if any(c.status == "LISTEN" and c.laddr.port == port for c in p.net_connections("tcp"))
+        ]
+        if len(listening) >= workers:
+            return
+        await asyncio.sleep(0.1)
+    raise RuntimeError(f"only {len(listening)} of {workers} workers listening after 30 s")
+
+
 def counter(text: str, name: str, outcome: str) -> float:
     """One labelled Prometheus counter's value, summed over worker processes."""
     key = f'{name}{{outcome="{outcome}"}}'
@@ -282,9 +297,12 @@ async def run_level(profile_name: str, n_calls: int, opts: Options, tmp: Path) -
             for p in procs:
                 p.cpu_affinity(sorted(opts.server_cpus))
         rng = random.Random(opts.seed + n_calls)
-        # Warm-up: every worker loads its models and opens its first provider connections.
+        await wait_for_listeners(server, opts.workers)
+        # Warm-up: every worker loads its models and opens its first provider connections. The
+        # kernel picks the worker per connection, so three calls per worker, to reach them all.
+        warm_up_calls = 1 if opts.workers <= 1 else 3 * opts.workers
         await asyncio.gather(
-            *(run_call(-1 - i, server.url, PUBLIC_BASE_URL, 1, rng) for i in range(opts.workers))
+            *(run_call(-1 - i, server.url, PUBLIC_BASE_URL, 1, rng) for i in range(warm_up_calls))
         )
         await asyncio.sleep(1.0)
         procs = server_tree(server)
