@@ -27,8 +27,9 @@ def two_workers(server_factory):
 
 
 def _workers(server) -> list[psutil.Process]:
-    children = psutil.Process(server.proc.pid).children(recursive=True)
-    return [p for p in children if "resource_tracker" not in " ".join(p.cmdline())]
+    """uvicorn's worker processes: the supervisor's spawned children, not their own helpers."""
+    children = psutil.Process(server.proc.pid).children(recursive=False)
+    return [p for p in children if "spawn_main" in " ".join(p.cmdline())]
 
 
 def _holds_socket_to(worker: psutil.Process, port: int) -> bool:

@@ -108,12 +108,17 @@ def histogram(text: str, name: str) -> dict[str, float]:
 async def wait_for_listeners(server: RunningServer, workers: int) -> None:
     """The server answers once one worker is up; wait until every worker accepts connections."""
     port = int(server.url.rsplit(":", 1)[1])
+    def listens(process: psutil.Process) -> bool:
+        try:
+            return any(
+                c.status == "LISTEN" and c.laddr.port == port
+                for c in process.net_connections("tcp")
+            )
+        except psutil.Error:  # a short-lived helper process that has already gone
+            return False
+
     for _ in range(300):
-        listening = [
-            p
-            for p in server_tree(server)
-            if any(c.status == "LISTEN" and c.laddr.port == port for c in p.net_connections("tcp"))
-        ]
+        listening = [p for p in server_tree(server) if listens(p)]
         if len(listening) >= workers:
             return
         await asyncio.sleep(0.1)
