@@ -10,7 +10,7 @@ its `run` is thread-safe, so one session per process is enough. What is per call
   buffer and silence counters live in the analyzer, one per call.
 
 Two more costs go: the VAD runs inline (about 0.1 ms per 32 ms window at 8 kHz) instead of one
-thread-pool hop per 20 ms packet, and smart-turn inferences (about 0.2 s of CPU each) share one
+thread-pool hop per 20 ms packet, and smart-turn inferences (60-110 ms of CPU each) share one
 low-priority thread per process, so they queue instead of preempting the audio of other calls.
 """
 
