@@ -347,6 +347,10 @@ def main() -> None:
         ws_max_size=1024 * 1024,  # larger messages are dropped by our own check, not the socket
         ws_per_message_deflate=False,  # compressing 20 ms audio packets costs CPU, saves little
         timeout_graceful_shutdown=30,
+        # A worker answers the supervisor's health check only once it has imported Pipecat and the
+        # SDKs, about 8 s on a busy 2-core machine; at uvicorn's 5 s it was killed and restarted
+        # over and over.
+        timeout_worker_healthcheck=60,
         proxy_headers=False,
     )
     if workers > 1:
