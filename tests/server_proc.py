@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import psutil
 
 ROOT = Path(__file__).resolve().parent.parent
 # What Twilio would see: a public https URL in front of the server. Signatures are computed
@@ -103,3 +104,24 @@ def start_server(tmp_dir: Path, env: dict[str, str], *, timeout: float = 60.0) -
         time.sleep(0.2)
     server.stop()
     raise RuntimeError(f"server did not become healthy:\n{server.log()}")
+
+
+def worker_processes(server: RunningServer) -> list[psutil.Process]:
+    """The processes serving calls: uvicorn's spawned workers, or the server itself if it has none."""
+    root = psutil.Process(server.proc.pid)
+    spawned = [p for p in root.children() if "spawn_main" in " ".join(p.cmdline())]
+    return spawned or [root]
+
+
+def listens_on(process: psutil.Process, port: int) -> bool:
+    """Whether the process has a listening socket on `port` (False once it has gone)."""
+    try:
+        return any(
+            c.status == "LISTEN" and c.laddr.port == port for c in process.net_connections("tcp")
+        )
+    except psutil.Error:
+        return False
+
+
+def port_of(server: RunningServer) -> int:
+    return int(server.url.rsplit(":", 1)[1])

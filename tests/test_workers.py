@@ -16,6 +16,7 @@ import psutil
 import pytest
 
 from tests.fakes.openai import ScriptedLLM, Text
+from tests.server_proc import listens_on, port_of, worker_processes
 from tests.test_call_path import _rejected, new_caller, wait_for_status
 
 CALLS = 12
@@ -26,22 +27,10 @@ def two_workers(server_factory):
     return server_factory(workers=2, test_page_enabled="false")
 
 
-def _workers(server) -> list[psutil.Process]:
-    """uvicorn's worker processes: the supervisor's spawned children, not their own helpers."""
-    children = psutil.Process(server.proc.pid).children(recursive=False)
-    return [p for p in children if "spawn_main" in " ".join(p.cmdline())]
-
-
 def _holds_socket_to(worker: psutil.Process, port: int) -> bool:
     return any(
         c.raddr and c.raddr.port == port and c.status == "ESTABLISHED"
         for c in worker.net_connections(kind="tcp")
-    )
-
-
-def _listens_on(worker: psutil.Process, port: int) -> bool:
-    return any(
-        c.status == "LISTEN" and c.laddr.port == port for c in worker.net_connections(kind="tcp")
     )
 
 
@@ -56,11 +45,11 @@ async def test_calls_spread_over_workers_that_share_tokens_idempotency_and_metri
 ):
     fakes.openai.responder = ScriptedLLM([], default=Text("Hello there."))
     server = two_workers
-    workers = _workers(server)
+    workers = worker_processes(server)
     assert len(workers) == 2
-    port = urlsplit(server.url).port
+    port = port_of(server)
     for _ in range(300):  # the server is healthy once one worker is up; wait for both
-        if all(_listens_on(w, port) for w in workers):
+        if all(listens_on(w, port) for w in workers):
             break
         await asyncio.sleep(0.1)
 

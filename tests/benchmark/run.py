@@ -51,7 +51,7 @@ import psutil
 
 from tests import server_proc
 from tests.benchmark.load import CallResult, run_call
-from tests.server_proc import PUBLIC_BASE_URL, RunningServer, start_server
+from tests.server_proc import PUBLIC_BASE_URL, RunningServer, listens_on, start_server
 
 VAD_STOP_S = 0.2  # VADParams(stop_secs) in pipelines/receptionist.py
 PROFILES: dict[str, dict[str, tuple[float, float]]] = {
@@ -107,18 +107,9 @@ def histogram(text: str, name: str) -> dict[str, float]:
 
 async def wait_for_listeners(server: RunningServer, workers: int) -> None:
     """The server answers once one worker is up; wait until every worker accepts connections."""
-    port = int(server.url.rsplit(":", 1)[1])
-    def listens(process: psutil.Process) -> bool:
-        try:
-            return any(
-                c.status == "LISTEN" and c.laddr.port == port
-                for c in process.net_connections("tcp")
-            )
-        except psutil.Error:  # a short-lived helper process that has already gone
-            return False
-
+    port = server_proc.port_of(server)
     for _ in range(300):
-        listening = [p for p in server_tree(server) if listens(p)]
+        listening = [p for p in server_proc.worker_processes(server) if listens_on(p, port)]
         if len(listening) >= workers:
             return
         await asyncio.sleep(0.1)
