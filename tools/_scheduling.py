@@ -19,8 +19,10 @@ from bot.scheduling.owner_view import bookings_in
 from bot.scheduling.service import Scheduler
 from bot.scheduling.state import Offered
 from bot.storage import Store
+from tools.base import error
 
 _READY: weakref.WeakSet[Store] = weakref.WeakSet()  # stores whose ledger tables exist
+MAX_CHANGES = 3  # reschedules, and cancellations, per call
 
 
 def _clean(value: str) -> str:
@@ -92,6 +94,27 @@ def list_times(slots: list[Slot]) -> str:
     if len(times) <= 1:
         return "".join(times)
     return ", ".join(times[:-1]) + ", or " + times[-1]
+
+
+def unverified(session: CallSession, booking_ref: str) -> dict[str, Any] | None:
+    """The refusal for a booking the caller has not proved in this call, else None."""
+    if booking_ref in session.scheduling.verified:
+        return None
+    return error(
+        "I need to find the booking first. Ask for the name on it and use find_my_appointments.",
+        reason="not_verified",
+    )
+
+
+def slot_taken(
+    session: CallSession, options: list[Slot], when: str, ask: str = ""
+) -> dict[str, Any]:
+    """The answer when the chosen time went to someone else: sorry, and fresh options offered."""
+    offered = offer(session, options, when)
+    say = "I'm sorry, that time was just taken."
+    if options:
+        say += f" I can do {list_times(options)} instead.{ask}"
+    return error(say, reason="slot_taken", options=offered, say=say)
 
 
 def count(session: CallSession, tool: str, limit: int) -> bool:

@@ -11,7 +11,7 @@ from bot.profile import to_e164
 from bot.scheduling.errors import SchedulingError
 from bot.scheduling.service import Customer, booking_code
 from bot.speech import speak_phone
-from tools._scheduling import SlotId, count, list_times, offer, scheduler_for, text
+from tools._scheduling import SlotId, count, scheduler_for, slot_taken, text
 from tools.base import Tool, error, parse_args
 
 MAX_BOOKINGS = 3  # booking attempts per call
@@ -79,11 +79,7 @@ async def handle(session: CallSession, arguments: dict[str, Any]) -> dict[str, A
         return error(exc.spoken, reason=exc.reason)
     slot = offered.slot
     if result.status == "taken":
-        options = offer(session, result.options, offered.when)
-        say = "I'm sorry, that time was just taken."
-        if result.options:
-            say += f" I can do {list_times(result.options)} instead. Would one of those work?"
-        return error(say, reason="slot_taken", options=options, say=say)
+        return slot_taken(session, result.options, offered.when, " Would one of those work?")
     assert result.booking is not None
     state.booked[parsed.slot_id] = result.booking.id
     state.verified.add(result.booking.id)  # the caller just gave every detail on it

@@ -9,10 +9,8 @@ from pydantic import BaseModel, ConfigDict
 from bot.call_session import CallSession
 from bot.scheduling.dates import speak_slot
 from bot.scheduling.errors import SchedulingError
-from tools._scheduling import BookingRef, count, scheduler_for
+from tools._scheduling import MAX_CHANGES, BookingRef, count, scheduler_for, unverified
 from tools.base import Tool, error, parse_args
-
-MAX_CHANGES = 3  # per call
 
 
 class _Args(BaseModel):
@@ -25,12 +23,8 @@ async def handle(session: CallSession, arguments: dict[str, Any]) -> dict[str, A
     parsed = parse_args(_Args, arguments)
     if isinstance(parsed, dict):
         return parsed
-    if parsed.booking_ref not in session.scheduling.verified:
-        return error(
-            "I need to find the booking first. Ask for the name on it and use "
-            "find_my_appointments.",
-            reason="not_verified",
-        )
+    if refusal := unverified(session, parsed.booking_ref):
+        return refusal
     if not count(session, "cancel_appointment", MAX_CHANGES):
         return error("I can't make more changes on this call. Offer to take a message.")
     scheduler = await scheduler_for(session)

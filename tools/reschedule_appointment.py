@@ -8,10 +8,16 @@ from pydantic import BaseModel, ConfigDict
 
 from bot.call_session import CallSession
 from bot.scheduling.errors import SchedulingError
-from tools._scheduling import BookingRef, SlotId, count, list_times, offer, scheduler_for
+from tools._scheduling import (
+    MAX_CHANGES,
+    BookingRef,
+    SlotId,
+    count,
+    scheduler_for,
+    slot_taken,
+    unverified,
+)
 from tools.base import Tool, error, parse_args
-
-MAX_CHANGES = 3  # per call
 
 
 class _Args(BaseModel):
@@ -26,12 +32,8 @@ async def handle(session: CallSession, arguments: dict[str, Any]) -> dict[str, A
     if isinstance(parsed, dict):
         return parsed
     state = session.scheduling
-    if parsed.booking_ref not in state.verified:
-        return error(
-            "I need to find the booking first. Ask for the name on it and use "
-            "find_my_appointments.",
-            reason="not_verified",
-        )
+    if refusal := unverified(session, parsed.booking_ref):
+        return refusal
     offered = state.offered.get(parsed.slot_id)
     if offered is None:
         return error(
@@ -60,11 +62,7 @@ async def handle(session: CallSession, arguments: dict[str, Any]) -> dict[str, A
         return error(exc.spoken, reason=exc.reason)
     spoken = offered.slot.spoken
     if result.status == "taken":
-        options = offer(session, result.options, offered.when)
-        say = "I'm sorry, that time was just taken."
-        if result.options:
-            say += f" I can do {list_times(result.options)} instead."
-        return error(say, reason="slot_taken", options=options, say=say)
+        return slot_taken(session, result.options, offered.when)
     if result.status == "conflict":
         return error(
             "The office has changed this appointment recently, so I can't move it from here. "
