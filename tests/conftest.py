@@ -48,3 +48,14 @@ def server_factory(
 def phone_server(server_factory: Callable[..., RunningServer]) -> RunningServer:
     """The default server: Bristol Plumbing profile, every provider pointed at the fakes."""
     return server_factory()
+
+
+# Fixtures that start a server process: a test using any of them is end-to-end.
+_SERVER_FIXTURES = {"server_factory", "phone_server", "server"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that starts the real server `e2e`, so `-m "not e2e"` is the fast lane."""
+    for item in items:
+        if _SERVER_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.e2e)

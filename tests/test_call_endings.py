@@ -6,10 +6,14 @@ import asyncio
 import os
 import signal
 
+import pytest
+
 from tests import audio
 from tests.fakes.openai import ScriptedLLM, Text
 from tests.server_proc import start_server
 from tests.test_call_path import answered_call, new_caller, turns
+
+pytestmark = pytest.mark.e2e
 
 REPROMPTS = ["Are you still there?", "I'm still here if you need anything. Just say so."]
 
