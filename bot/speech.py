@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, time
+
+import phonenumbers
 
 
 def ordinal(n: int) -> str:
@@ -23,12 +26,40 @@ def speak_date(d: date | datetime) -> str:
     return f"{d.strftime('%A')}, {d.strftime('%B')} the {ordinal(d.day)}"
 
 
-def speak_phone(number: str) -> str:
-    """'+18605550111' -> '8 6 0, 5 5 5, 0 1 1 1' for a NANP number, else digits in groups of 3."""
-    digits = number.lstrip("+")
-    if number.startswith("+1") and len(digits) == 11:
-        digits = digits[1:]
-        groups = [digits[:3], digits[3:6], digits[6:]]
+def speak_phone(number: str, country: str | None = None) -> str:
+    """A phone number grouped as people read it aloud, digit by digit.
+
+    A number sharing `country`'s calling code (ISO code; default: the number's own) is read in
+    its national form, as written there: '+18605550111' -> '8 6 0, 5 5 5, 0 1 1 1';
+    '+447700900123' (GB) -> '0 7 7 0 0, 9 0 0, 1 2 3'. Any other is read in international form,
+    starting with 'plus'. Groups of six digits or more are halved, as nobody reads six at once.
+    """
+    try:
+        parsed = phonenumbers.parse(number, None)
+    except phonenumbers.NumberParseException:
+        parsed = None
+    if parsed is None or not phonenumbers.is_possible_number(parsed):
+        digits = "".join(ch for ch in number if ch.isdigit())
+        return _speak_groups([digits[i : i + 3] for i in range(0, len(digits), 3)])
+    same_plan = country is not None and (
+        phonenumbers.country_code_for_region(country.upper()) == parsed.country_code
+    )
+    if country is None or same_plan:
+        written = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
+        prefix = ""
     else:
-        groups = [digits[i : i + 3] for i in range(0, len(digits), 3)]
-    return ", ".join(" ".join(group) for group in groups)
+        written = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+        prefix = "plus "
+    groups = [g for g in re.split(r"\D+", written) if g]
+    return prefix + _speak_groups(groups)
+
+
+def _speak_groups(groups: list[str]) -> str:
+    spoken: list[str] = []
+    for group in groups:
+        if len(group) >= 6:
+            half = len(group) // 2
+            spoken += [group[:half], group[half:]]
+        else:
+            spoken.append(group)
+    return ", ".join(" ".join(group) for group in spoken)

@@ -28,7 +28,25 @@ def test_speak_time(t, spoken):
 def test_speak_date_and_phone():
     assert speak_date(date(2026, 11, 24)) == "Tuesday, November the 24th"
     assert speak_phone("+18605550111") == "8 6 0, 5 5 5, 0 1 1 1"
-    assert speak_phone("+447700900111") == "4 4 7, 7 0 0, 9 0 0, 1 1 1"
+
+
+
+@pytest.mark.parametrize(
+    ("number", "country", "spoken"),
+    [
+        ("+18605550111", "US", "8 6 0, 5 5 5, 0 1 1 1"),
+        ("+18605550111", None, "8 6 0, 5 5 5, 0 1 1 1"),
+        ("+447700900123", "GB", "0 7 7 0 0, 9 0 0, 1 2 3"),
+        ("+447700900123", None, "0 7 7 0 0, 9 0 0, 1 2 3"),
+        ("+442079460018", "GB", "0 2 0, 7 9 4 6, 0 0 1 8"),
+        ("+447700900123", "US", "plus 4 4, 7 7 0 0, 9 0 0, 1 2 3"),
+        ("+18605550111", "GB", "plus 1, 8 6 0, 5 5 5, 0 1 1 1"),
+        ("+16135550111", "US", "6 1 3, 5 5 5, 0 1 1 1"),
+        ("12345", None, "1 2 3, 4 5"),
+    ],
+)
+def test_phone_numbers_are_read_as_written_in_their_country(number, country, spoken):
+    assert speak_phone(number, country) == spoken
 
 
 def test_mask_phone_keeps_only_last_four():

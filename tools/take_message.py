@@ -59,7 +59,7 @@ async def handle(session: CallSession, arguments: dict[str, Any]) -> dict[str, A
     return {
         "ok": True,
         "status": "message saved and sent to the team",
-        "read_back_number": speak_phone(callback),
+        "read_back_number": speak_phone(callback, session.profile.country),
     }
 
 
