@@ -42,7 +42,7 @@ def _bind(session: CallSession, tool: Tool):
             arguments = {"_truncated": True}
         else:
             try:
-                result = await tool.handler(session, arguments)
+                result = await tool.run(session, arguments)
             except Exception as exc:  # an unexpected bug must not leave the LLM waiting
                 logger.exception("tool {} failed: {}", tool.name, type(exc).__name__)
                 result = error("Something went wrong on our side with that request.")

@@ -92,9 +92,9 @@ def sms_to(fakes, number: str) -> list[dict]:
 
 
 async def offer_and_book(session, when: str = "tomorrow at 10 am") -> dict:
-    offered = await check_availability.handle(session, {"when": when})
+    offered = await check_availability.TOOL.run(session, {"when": when})
     assert offered["ok"], offered
-    return await book_appointment.handle(
+    return await book_appointment.TOOL.run(
         session, {"slot_id": offered["options"][0]["slot_id"], **DETAILS}
     )
 
@@ -164,7 +164,7 @@ async def test_an_event_added_by_hand_takes_the_slot(fakes, tmp_path):
     fakes.google.add_event(local(TUESDAY, 10), local(TUESDAY, 11), "Dave's dentist")
     async with Host(fakes, tmp_path) as host:
         session = await host.session()
-        offered = await check_availability.handle(session, {"when": "tomorrow morning"})
+        offered = await check_availability.TOOL.run(session, {"when": "tomorrow morning"})
         times = [o["time"] for o in offered["options"]]
         assert offered["ok"] and not any(t.endswith(("at 10 AM", "at 9:30 AM")) for t in times)
         with pytest.raises(SlotTaken):  # straight at the calendar, past availability
@@ -213,10 +213,10 @@ async def test_owner_edits_are_never_overwritten(fakes, tmp_path):
         event_id = event_id_for(DEFAULT_CALENDAR_ID, ref)
         # The owner adds a note by hand: the move gets 412, re-reads, re-applies, keeps the note.
         fakes.google.edit_event(event_id, description="Bring the long ladder")
-        offered = await check_availability.handle(
+        offered = await check_availability.TOOL.run(
             session, {"when": "Wednesday at 2 pm", "booking_ref": ref}
         )
-        moved = await reschedule_appointment.handle(
+        moved = await reschedule_appointment.TOOL.run(
             session, {"booking_ref": ref, "slot_id": offered["options"][0]["slot_id"]}
         )
         assert moved["status"] == "moved", moved
@@ -230,10 +230,10 @@ async def test_owner_edits_are_never_overwritten(fakes, tmp_path):
             start={"dateTime": "2026-12-10T09:00:00-05:00"},
             end={"dateTime": "2026-12-10T10:00:00-05:00"},
         )
-        offered = await check_availability.handle(
+        offered = await check_availability.TOOL.run(
             session, {"when": "Friday at 9", "booking_ref": ref}
         )
-        refused = await reschedule_appointment.handle(
+        refused = await reschedule_appointment.TOOL.run(
             session, {"booking_ref": ref, "slot_id": offered["options"][0]["slot_id"]}
         )
         assert refused["ok"] is False and refused["reason"] == "owner_edited"
@@ -302,9 +302,9 @@ async def test_outage_means_a_pending_request_and_an_owner_text(fakes, tmp_path)
     async with Host(fakes, tmp_path, budget=1.0, timeout=0.4) as host:
         session = await host.session()
         started = time.monotonic()
-        offered = await check_availability.handle(session, {"when": "tomorrow at 10 am"})
+        offered = await check_availability.TOOL.run(session, {"when": "tomorrow at 10 am"})
         assert offered["ok"] and "office will confirm" in offered["note"]
-        booked = await book_appointment.handle(
+        booked = await book_appointment.TOOL.run(
             session, {"slot_id": offered["options"][0]["slot_id"], **DETAILS}
         )
         elapsed = time.monotonic() - started
@@ -313,7 +313,7 @@ async def test_outage_means_a_pending_request_and_an_owner_text(fakes, tmp_path)
         rows = await host.store.read_all("SELECT status FROM bookings")
         pending = await host.store.read_all("SELECT kind, reason FROM pending_requests")
         # The caller proved it is theirs by booking it; asking again later finds it pending.
-        found = await find_my_appointments.handle(session, {"customer_name": "John Smith"})
+        found = await find_my_appointments.TOOL.run(session, {"customer_name": "John Smith"})
     assert rows == [("pending",)] and pending == [("book", "calendar_unavailable")]
     assert found["appointments"][0]["status"] == "waiting for the office to confirm"
     assert elapsed < 1.0 * 3 + 1.0  # availability and insert each stay inside the budget

@@ -25,8 +25,8 @@ OWNER_TOOLS = {"owner_schedule", "owner_next_appointment", "owner_messages", "ow
 async def booked_store(tmp_path):
     store = await open_store(tmp_path)
     victim = await new_session(store, load_profile(PLUMBING), now=NOW, caller=VICTIM["callback_number"])
-    offered = await check_availability.handle(victim, {"when": "tomorrow at 3 pm"})
-    booked = await book_appointment.handle(victim, {"slot_id": offered["options"][0]["slot_id"], **VICTIM})
+    offered = await check_availability.TOOL.run(victim, {"when": "tomorrow at 3 pm"})
+    booked = await book_appointment.TOOL.run(victim, {"slot_id": offered["options"][0]["slot_id"], **VICTIM})
     assert booked["ok"]
     yield store
     await store.close()
@@ -51,7 +51,7 @@ def _leaks(result: dict) -> bool:
 async def test_a_stranger_learns_nothing_about_another_customer(booked_store, arguments):
     attacker = await new_session(booked_store, load_profile(PLUMBING), now=NOW,
                                  caller="+18605550999", call_sid="CA" + "9" * 32)
-    result = await find_my_appointments.handle(attacker, arguments)
+    result = await find_my_appointments.TOOL.run(attacker, arguments)
     assert not _leaks(result), result
     assert attacker.scheduling.verified == set()  # nothing can be moved or cancelled either
 
@@ -59,7 +59,7 @@ async def test_a_stranger_learns_nothing_about_another_customer(booked_store, ar
 async def test_spoofed_caller_id_alone_reveals_nothing(booked_store):
     spoofer = await new_session(booked_store, load_profile(PLUMBING), now=NOW,
                                 caller=VICTIM["callback_number"], call_sid="CA" + "8" * 32)
-    result = await find_my_appointments.handle(spoofer, {"customer_name": "Someone Else"})
+    result = await find_my_appointments.TOOL.run(spoofer, {"customer_name": "Someone Else"})
     assert not _leaks(result), result
     assert spoofer.scheduling.verified == set()
 

@@ -205,13 +205,13 @@ async def race_for_one_slot(make_sessions, rounds: int, callers: int = 12) -> No
         sessions = [await make_sessions(round_no, i) for i in range(callers)]
         slot_ids = set()
         for session in sessions:
-            offered = await check_availability.handle(session, {"when": when})
+            offered = await check_availability.TOOL.run(session, {"when": when})
             assert offered["ok"], offered
             slot_ids.add(offered["options"][0]["slot_id"])
         assert len(slot_ids) == 1, "every caller was offered the same first slot"
         slot_id = slot_ids.pop()
         results = await asyncio.gather(
-            *(book_appointment.handle(s, {"slot_id": slot_id, **DETAILS}) for s in sessions)
+            *(book_appointment.TOOL.run(s, {"slot_id": slot_id, **DETAILS}) for s in sessions)
         )
         winners = [r for r in results if r.get("status") == "booked"]
         losers = [r for r in results if r.get("reason") == "slot_taken"]
@@ -241,16 +241,16 @@ async def test_book_find_reschedule_cancel_with_texts(tmp_path):
     store = await open_store(tmp_path)
     outbox = Outbox(store, None)  # Twilio not configured: texts wait in the outbox
     session = await new_session(store, BRISTOL, now=NOW, outbox=outbox)
-    offered = await check_availability.handle(session, {"when": "tomorrow afternoon"})
+    offered = await check_availability.TOOL.run(session, {"when": "tomorrow afternoon"})
     assert offered["say"].startswith("For tomorrow, Tuesday the 8th, in the afternoon, I have")
-    booked = await book_appointment.handle(
+    booked = await book_appointment.TOOL.run(
         session, {"slot_id": offered["options"][1]["slot_id"], **DETAILS}
     )
     assert booked["status"] == "booked" and booked["say"].startswith(
         "You're booked for a plumbing repair on Tuesday the 8th at 1 PM."
     )
     # Asking again with the same slot (an interrupted reply) does not book twice.
-    again = await book_appointment.handle(
+    again = await book_appointment.TOOL.run(
         session, {"slot_id": offered["options"][1]["slot_id"], **DETAILS}
     )
     assert again["status"] == "already_booked"
@@ -267,17 +267,17 @@ async def test_book_find_reschedule_cancel_with_texts(tmp_path):
 
     # A later call from the same number: caller ID + name proves it.
     later = await new_session(store, BRISTOL, now=NOW, outbox=outbox, call_sid="CA" + "2" * 32)
-    found = await find_my_appointments.handle(later, {"customer_name": "john smith"})
+    found = await find_my_appointments.TOOL.run(later, {"customer_name": "john smith"})
     assert found["ok"] and found["appointments"][0]["time"].startswith("Tuesday the 8th")
     ref = found["appointments"][0]["booking_ref"]
-    new_time = await check_availability.handle(
+    new_time = await check_availability.TOOL.run(
         later, {"when": "Wednesday at 9 am", "booking_ref": ref}
     )
-    moved = await reschedule_appointment.handle(
+    moved = await reschedule_appointment.TOOL.run(
         later, {"booking_ref": ref, "slot_id": new_time["options"][0]["slot_id"]}
     )
     assert moved["status"] == "moved" and "Wednesday the 9th at 9 AM" in moved["say"]
-    cancelled = await cancel_appointment.handle(later, {"booking_ref": ref})
+    cancelled = await cancel_appointment.TOOL.run(later, {"booking_ref": ref})
     assert cancelled["status"] == "cancelled"
     kinds = [r[0] for r in await store.read_all("SELECT kind FROM outbox ORDER BY id")]
     assert kinds == ["booking_confirmation", "booking_moved", "booking_cancelled"]
@@ -289,8 +289,8 @@ async def test_book_find_reschedule_cancel_with_texts(tmp_path):
 async def test_identity_before_change(tmp_path):
     store = await open_store(tmp_path)
     owner_of_booking = await new_session(store, BRISTOL, now=NOW)
-    offered = await check_availability.handle(owner_of_booking, {"when": "tomorrow"})
-    booked = await book_appointment.handle(
+    offered = await check_availability.TOOL.run(owner_of_booking, {"when": "tomorrow"})
+    booked = await book_appointment.TOOL.run(
         owner_of_booking, {"slot_id": offered["options"][0]["slot_id"], **DETAILS}
     )
     ref = booked["booking_ref"]
@@ -299,11 +299,11 @@ async def test_identity_before_change(tmp_path):
     stranger = await new_session(
         store, BRISTOL, now=NOW, caller="+12125550123", call_sid="CA" + "3" * 32
     )
-    asked = await find_my_appointments.handle(stranger, {"customer_name": "John Smith"})
+    asked = await find_my_appointments.TOOL.run(stranger, {"customer_name": "John Smith"})
     assert asked["ok"] is False and asked["reason"] == "need_more_proof"
-    nobody = await find_my_appointments.handle(stranger, {"customer_name": "Nobody Here"})
+    nobody = await find_my_appointments.TOOL.run(stranger, {"customer_name": "Nobody Here"})
     assert nobody["error"] == asked["error"]  # same words whether or not a booking exists
-    wrong = await find_my_appointments.handle(
+    wrong = await find_my_appointments.TOOL.run(
         stranger,
         {
             "customer_name": "John Smith",
@@ -317,10 +317,10 @@ async def test_identity_before_change(tmp_path):
         (cancel_appointment, {"booking_ref": ref}),
         (reschedule_appointment, {"booking_ref": ref, "slot_id": "slot-aaaaaaaa"}),
     ):
-        refused = await tool.handle(stranger, args)
+        refused = await tool.TOOL.run(stranger, args)
         assert refused["reason"] == "not_verified"
     # Name + date + postcode proves it without caller ID; only the caller's own booking is read.
-    right = await find_my_appointments.handle(
+    right = await find_my_appointments.TOOL.run(
         stranger,
         {
             "customer_name": "john smith",
@@ -333,12 +333,12 @@ async def test_identity_before_change(tmp_path):
 
     # Caller ID matches but the name does not: treated like a stranger.
     spoofed = await new_session(store, BRISTOL, now=NOW, call_sid="CA" + "4" * 32)
-    mismatch = await find_my_appointments.handle(spoofed, {"customer_name": "Jane Doe"})
+    mismatch = await find_my_appointments.TOOL.run(spoofed, {"customer_name": "Jane Doe"})
     assert mismatch["reason"] == "need_more_proof"
     # Lookups per call are capped.
     for _ in range(3):
-        await find_my_appointments.handle(spoofed, {"customer_name": "Jane Doe"})
-    assert (await find_my_appointments.handle(spoofed, {"customer_name": "John Smith"}))[
+        await find_my_appointments.TOOL.run(spoofed, {"customer_name": "Jane Doe"})
+    assert (await find_my_appointments.TOOL.run(spoofed, {"customer_name": "John Smith"}))[
         "reason"
     ] == "too_many_lookups"
     assert await store.read_all("SELECT status FROM bookings") == [("confirmed",)]
@@ -353,11 +353,11 @@ async def test_dental_profile_books_in_london_time(tmp_path):
     session = await new_session(
         store, dental, now=now, caller="+447700900555", profile_name="riverside_dental"
     )
-    offered = await check_availability.handle(
+    offered = await check_availability.TOOL.run(
         session, {"when": "Monday at 9:30", "service": "check-up"}
     )
     assert offered["options"][0]["time"] == "Monday the 30th at 9:30 AM"
-    booked = await book_appointment.handle(
+    booked = await book_appointment.TOOL.run(
         session,
         {
             "slot_id": offered["options"][0]["slot_id"],

@@ -66,7 +66,7 @@ def test_the_llm_sees_the_five_scheduling_tools():
 
 
 async def offered_slot(session) -> str:
-    offered = await check_availability.handle(session, {"when": "tomorrow morning"})
+    offered = await check_availability.TOOL.run(session, {"when": "tomorrow morning"})
     return offered["options"][0]["slot_id"]
 
 
@@ -85,7 +85,7 @@ async def offered_slot(session) -> str:
 )
 async def test_bad_booking_arguments_write_nothing(session, change, field):
     arguments = {"slot_id": await offered_slot(session), **DETAILS, **change}
-    result = await book_appointment.handle(session, arguments)
+    result = await book_appointment.TOOL.run(session, arguments)
     assert_speakable(result)
     if field:
         assert result["field"] == field
@@ -100,7 +100,7 @@ async def test_a_slot_not_offered_in_this_call_is_refused(session, tmp_path):
     foreign = await offered_slot(other)
     fresh = await new_session(session.store, BRISTOL, now=NOW, call_sid="CA" + "8" * 32)
     for slot_id in ("slot-aaaaaaaa", foreign):
-        result = await book_appointment.handle(fresh, {"slot_id": slot_id, **DETAILS})
+        result = await book_appointment.TOOL.run(fresh, {"slot_id": slot_id, **DETAILS})
         assert_speakable(result)
         assert result["reason"] == "unknown_slot"
     assert await written(session) == NOTHING
@@ -112,7 +112,7 @@ async def test_past_and_impossible_dates_are_refused(session):
         ("February 30th", "nonexistent_date"),
         ("in 90 days", "too_far_ahead"),
     ):
-        result = await check_availability.handle(session, {"when": words})
+        result = await check_availability.TOOL.run(session, {"when": words})
         assert_speakable(result)
         assert result["reason"] == reason
     assert session.scheduling.offered == {}
@@ -122,7 +122,7 @@ async def test_a_slot_that_has_passed_is_not_booked(session):
     slot_id = await offered_slot(session)
     offered = session.scheduling.offered[slot_id].slot
     session.scheduling.clock = fixed_clock(offered.start + timedelta(minutes=1))
-    result = await book_appointment.handle(session, {"slot_id": slot_id, **DETAILS})
+    result = await book_appointment.TOOL.run(session, {"slot_id": slot_id, **DETAILS})
     assert result["reason"] == "slot_taken" and result["options"]
     assert all(o["slot_id"] != slot_id for o in result["options"])
     assert await written(session) == NOTHING
@@ -142,7 +142,7 @@ async def test_a_slot_that_has_passed_is_not_booked(session):
     ],
 )
 async def test_other_tools_refuse_bad_arguments(session, tool, arguments):
-    assert_speakable(await tool.handle(session, arguments))
+    assert_speakable(await tool.TOOL.run(session, arguments))
     assert await written(session) == NOTHING
 
 
@@ -179,6 +179,6 @@ junk = st.one_of(
 async def test_fuzzed_arguments_never_raise_or_write(session, arguments):
     session.scheduling = SchedulingState(clock=fixed_clock(NOW))
     for tool in (book_appointment, reschedule_appointment, cancel_appointment):
-        result = await tool.handle(session, dict(arguments))
+        result = await tool.TOOL.run(session, dict(arguments))
         assert result["ok"] is False and isinstance(result["error"], str)
     assert await written(session) == NOTHING

@@ -38,20 +38,20 @@ async def session(tmp_path):
 
 @pytest.mark.parametrize("arguments", [{"bogus": 1}, {"reason": "x" * 10_000}, {"farewell": None}])
 async def test_end_call_rejects_unknown_arguments_and_keeps_the_call(session, arguments):
-    result = await end_call.handle(session, arguments)
+    result = await end_call.TOOL.run(session, arguments)
     assert result["ok"] is False and "not valid" in result["error"]
     assert session.control.ended == []
     assert session.end_reason is None
 
 
 async def test_end_call_says_the_profile_goodbye(session):
-    result = await end_call.handle(session, {})
+    result = await end_call.TOOL.run(session, {})
     assert result["ok"] is True
     assert session.control.ended == [("bot_ended", session.profile.goodbye)]
 
 
 async def test_current_time_is_in_the_business_time_zone(session):
-    result = await current_time.handle(session, {})
+    result = await current_time.TOOL.run(session, {})
     assert result["ok"] and result["timezone"] == "America/New_York"
     assert date.fromisoformat(result["date"])
-    assert (await current_time.handle(session, {"tz": "UTC"}))["ok"] is False
+    assert (await current_time.TOOL.run(session, {"tz": "UTC"}))["ok"] is False

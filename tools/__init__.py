@@ -1,8 +1,10 @@
 """The tools the LLM can call. One module per tool, its schema beside its handler.
 
-Adding a tool means adding a module that defines `TOOL = Tool(...)` and one line in `ALL_TOOLS`.
-Handlers take the call session and the raw arguments and return a JSON-able dict. They never
-raise for bad input: they return `{"ok": False, "error": "<something the bot can say>"}`.
+Adding a tool means adding a module that defines its arguments model and `TOOL = Tool(...)`, and
+one line in `ALL_TOOLS`. The model is the schema the LLM sees (field descriptions included) and is
+validated once, by `Tool.run`, so handlers take the call session and typed arguments and return a
+JSON-able dict. They never raise for bad input: they return
+`{"ok": False, "error": "<something the bot can say>"}`.
 """
 
 from __future__ import annotations

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from bot.call_session import CallSession
 from bot.knowledge import KnowledgeBase
-from tools.base import Tool, parse_args
+from tools.base import Tool
 
 
 class _Args(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    question: Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=300)]
+    question: Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, min_length=2, max_length=300),
+        Field(description="The caller's question, in a few words."),
+    ]
 
 
 _INDEXES: dict[int, KnowledgeBase] = {}
@@ -27,12 +31,9 @@ def _index(session: CallSession) -> KnowledgeBase:
     return _INDEXES[key]
 
 
-async def handle(session: CallSession, arguments: dict[str, Any]) -> dict[str, Any]:
+async def handle(session: CallSession, args: _Args) -> dict[str, Any]:
     """Return the passages relevant to the caller's question, or say there are none."""
-    parsed = parse_args(_Args, arguments)
-    if isinstance(parsed, dict):
-        return parsed
-    hits = _index(session).search(parsed.question)
+    hits = _index(session).search(args.question)
     if not hits:
         return {
             "ok": False,
@@ -57,9 +58,6 @@ TOOL = Tool(
         "parking, policies) to answer a caller's question. Always use this before answering such "
         "questions; never answer them from general knowledge."
     ),
-    properties={
-        "question": {"type": "string", "description": "The caller's question, in a few words."}
-    },
-    required=["question"],
     handler=handle,
+    args=_Args,
 )

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from bot.call_session import CallSession
 from bot.profile import to_e164
@@ -12,7 +12,7 @@ from bot.scheduling.errors import SchedulingError
 from bot.scheduling.service import Customer, booking_code
 from bot.speech import speak_phone
 from tools._scheduling import SlotId, count, scheduler_for, slot_taken, text
-from tools.base import Tool, error, parse_args
+from tools.base import Tool, error
 
 MAX_BOOKINGS = 3  # booking attempts per call
 
@@ -24,35 +24,43 @@ Summary = text(300, min_length=2)
 
 class _Args(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    slot_id: SlotId
-    customer_name: Name
-    callback_number: Phone
-    service_address: Address
-    problem_summary: Summary
+    slot_id: Annotated[SlotId, Field(description="The slot_id of the chosen option.")]
+    customer_name: Annotated[Name, Field(description="The caller's full name.")]
+    callback_number: Annotated[
+        Phone,
+        Field(
+            description="Number to text and call back, with country code if given, e.g. "
+            "+18605550199."
+        ),
+    ]
+    service_address: Annotated[
+        Address,
+        Field(description="Where the appointment is, e.g. '12 Oak Street, Bristol, CT 06010'."),
+    ]
+    problem_summary: Annotated[
+        Summary, Field(description="A short description of the problem, in the caller's words.")
+    ]
 
 
-async def handle(session: CallSession, arguments: dict[str, Any]) -> dict[str, Any]:
+async def handle(session: CallSession, args: _Args) -> dict[str, Any]:
     """Check the slot was offered in this call, then claim it; the result says what to tell."""
-    parsed = parse_args(_Args, arguments)
-    if isinstance(parsed, dict):
-        return parsed
     state = session.scheduling
-    offered = state.offered.get(parsed.slot_id)
+    offered = state.offered.get(args.slot_id)
     if offered is None:
         return error(
             "That time wasn't one I offered on this call. Check availability first and offer "
             "the caller one of the times it returns.",
             reason="unknown_slot",
         )
-    if parsed.slot_id in state.booked:  # a repeated call (interrupted reply): book once
+    if args.slot_id in state.booked:  # a repeated call (interrupted reply): book once
         return {
             "ok": True,
             "status": "already_booked",
-            "booking_ref": state.booked[parsed.slot_id],
+            "booking_ref": state.booked[args.slot_id],
             "say": f"That's already booked for {offered.slot.spoken}.",
         }
     try:
-        phone = to_e164(parsed.callback_number, session.profile.country)
+        phone = to_e164(args.callback_number, session.profile.country)
     except ValueError:
         return error(
             "The callback number doesn't look right. Please ask for it again, digit by digit.",
@@ -62,10 +70,10 @@ async def handle(session: CallSession, arguments: dict[str, Any]) -> dict[str, A
         return error("I can't make more bookings on this call. Offer to take a message.")
     scheduler = await scheduler_for(session)
     customer = Customer(
-        name=parsed.customer_name,
+        name=args.customer_name,
         phone=phone,
-        address=parsed.service_address,
-        summary=parsed.problem_summary,
+        address=args.service_address,
+        summary=args.problem_summary,
     )
     try:
         result = await scheduler.book(
@@ -81,7 +89,7 @@ async def handle(session: CallSession, arguments: dict[str, Any]) -> dict[str, A
     if result.status == "taken":
         return slot_taken(session, result.options, offered.when, " Would one of those work?")
     assert result.booking is not None
-    state.booked[parsed.slot_id] = result.booking.id
+    state.booked[args.slot_id] = result.booking.id
     state.verified.add(result.booking.id)  # the caller just gave every detail on it
     await session.emit("booking", {"status": result.status, "ref": booking_code(result.booking.id)})
     service = session.profile.service(slot.service_id)
@@ -118,23 +126,6 @@ TOOL = Tool(
         "Tell the caller exactly the 'say' text of the result; never say a booking is made "
         "unless status is 'booked'."
     ),
-    properties={
-        "slot_id": {"type": "string", "description": "The slot_id of the chosen option."},
-        "customer_name": {"type": "string", "description": "The caller's full name."},
-        "callback_number": {
-            "type": "string",
-            "description": "Number to text and call back, with country code if given, e.g. "
-            "+18605550199.",
-        },
-        "service_address": {
-            "type": "string",
-            "description": "Where the appointment is, e.g. '12 Oak Street, Bristol, CT 06010'.",
-        },
-        "problem_summary": {
-            "type": "string",
-            "description": "A short description of the problem, in the caller's words.",
-        },
-    },
-    required=["slot_id", "customer_name", "callback_number", "service_address", "problem_summary"],
     handler=handle,
+    args=_Args,
 )

@@ -2,34 +2,31 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from bot.call_session import CallSession
 from bot.scheduling.dates import speak_slot
 from bot.scheduling.errors import SchedulingError
 from tools._scheduling import MAX_CHANGES, BookingRef, count, scheduler_for, unverified
-from tools.base import Tool, error, parse_args
+from tools.base import Tool, error
 
 
 class _Args(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    booking_ref: BookingRef
+    booking_ref: Annotated[BookingRef, Field(description="booking_ref from find_my_appointments.")]
 
 
-async def handle(session: CallSession, arguments: dict[str, Any]) -> dict[str, Any]:
+async def handle(session: CallSession, args: _Args) -> dict[str, Any]:
     """Only a booking the caller proved in this call; the office hears of anything unfinished."""
-    parsed = parse_args(_Args, arguments)
-    if isinstance(parsed, dict):
-        return parsed
-    if refusal := unverified(session, parsed.booking_ref):
+    if refusal := unverified(session, args.booking_ref):
         return refusal
     if not count(session, "cancel_appointment", MAX_CHANGES):
         return error("I can't make more changes on this call. Offer to take a message.")
     scheduler = await scheduler_for(session)
     try:
-        booking = await scheduler.get(parsed.booking_ref)
+        booking = await scheduler.get(args.booking_ref)
         if booking.status == "cancelled":
             return {
                 "ok": True,
@@ -73,9 +70,6 @@ TOOL = Tool(
         "have confirmed they want it cancelled. Tell the caller the 'say' text; never say it is "
         "cancelled unless status is 'cancelled'."
     ),
-    properties={
-        "booking_ref": {"type": "string", "description": "booking_ref from find_my_appointments."},
-    },
-    required=["booking_ref"],
     handler=handle,
+    args=_Args,
 )

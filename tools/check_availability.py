@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from bot.call_session import CallSession
 from bot.scheduling.errors import BookingNotFound, SchedulingError
 from tools._scheduling import BookingRef, count, list_times, offer, scheduler_for, text
-from tools.base import Tool, error, parse_args
+from tools.base import Tool, error
 
 MAX_CALLS = 12  # per call; a loop of availability checks is the LLM misbehaving
 
@@ -19,33 +19,42 @@ ServiceName = text(60)
 
 class _Args(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    when: Words = "earliest available"
-    service: ServiceName | None = None
-    booking_ref: BookingRef | None = None
+    when: Annotated[
+        Words,
+        Field(description="The caller's words about the day and time, e.g. 'tomorrow afternoon'."),
+    ] = "earliest available"
+    service: Annotated[
+        ServiceName | None,
+        Field(description="Which service, by name, e.g. 'plumbing repair'. Omit for the usual one."),
+    ] = None
+    booking_ref: Annotated[
+        BookingRef | None,
+        Field(
+            description="When moving an existing booking: its booking_ref from "
+            "find_my_appointments, so its own time counts as free."
+        ),
+    ] = None
 
 
-async def handle(session: CallSession, arguments: dict[str, Any]) -> dict[str, Any]:
+async def handle(session: CallSession, args: _Args) -> dict[str, Any]:
     """Resolve the caller's words in code, then offer up to three slots (or the nearest ones)."""
-    parsed = parse_args(_Args, arguments)
-    if isinstance(parsed, dict):
-        return parsed
     if not count(session, "check_availability", MAX_CALLS):
         return error("I've looked up a lot of times on this call. Offer to take a message.")
     scheduler = await scheduler_for(session)
     try:
         exclude = None
-        if parsed.booking_ref is not None:
-            if parsed.booking_ref not in session.scheduling.verified:
+        if args.booking_ref is not None:
+            if args.booking_ref not in session.scheduling.verified:
                 raise BookingNotFound()
-            exclude = await scheduler.get(parsed.booking_ref)
+            exclude = await scheduler.get(args.booking_ref)
         service = scheduler.resolve_service(
-            parsed.service or (exclude.service_id if exclude else None)
+            args.service or (exclude.service_id if exclude else None)
         )
-        found = await scheduler.availability(service, parsed.when, exclude=exclude)
+        found = await scheduler.availability(service, args.when, exclude=exclude)
     except SchedulingError as exc:
         return error(exc.spoken, reason=exc.reason)
     slots = found.options.slots
-    options = offer(session, slots, parsed.when)
+    options = offer(session, slots, args.when)
     if not slots:
         say = (
             f"I'm sorry, there's nothing free for a {service.name} in the next "
@@ -83,21 +92,6 @@ TOOL = Tool(
         "PM'); never work out dates yourself. Offer the caller only the times returned, using "
         "the 'say' text. Each option has a slot_id to book with."
     ),
-    properties={
-        "when": {
-            "type": "string",
-            "description": "The caller's words about the day and time, e.g. 'tomorrow afternoon'.",
-        },
-        "service": {
-            "type": "string",
-            "description": "Which service, by name, e.g. 'plumbing repair'. Omit for the usual one.",
-        },
-        "booking_ref": {
-            "type": "string",
-            "description": "When moving an existing booking: its booking_ref from "
-            "find_my_appointments, so its own time counts as free.",
-        },
-    },
-    required=["when"],
     handler=handle,
+    args=_Args,
 )

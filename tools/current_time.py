@@ -10,14 +10,11 @@ from typing import Any
 
 from bot.call_session import CallSession
 from bot.speech import speak_date, speak_time
-from tools.base import NoArgs, Tool, parse_args
+from tools.base import NoArgs, Tool
 
 
-async def handle(session: CallSession, arguments: dict[str, Any]) -> dict[str, Any]:
+async def handle(session: CallSession, args: NoArgs) -> dict[str, Any]:
     """Return the business's local date and time, ready to speak."""
-    parsed = parse_args(NoArgs, arguments)
-    if isinstance(parsed, dict):
-        return parsed
     now = datetime.now(UTC).astimezone(session.profile.tz)
     return {
         "ok": True,
@@ -30,7 +27,5 @@ async def handle(session: CallSession, arguments: dict[str, Any]) -> dict[str, A
 TOOL = Tool(
     name="current_time",
     description="Today's date and the current time at the business. Use it before talking about dates.",
-    properties={},
-    required=[],
     handler=handle,
 )

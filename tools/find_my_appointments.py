@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from bot.call_session import CallSession
 from bot.scheduling.dates import speak_slot
 from bot.scheduling.errors import SchedulingError
 from tools._scheduling import count, scheduler_for, text
-from tools.base import Tool, error, parse_args
+from tools.base import Tool, error
 
 MAX_LOOKUPS = 4  # per call: enough for a misheard name, too few to guess other customers
 
@@ -21,16 +21,19 @@ StreetOrPostcode = text(120, min_length=2)
 
 class _Args(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    customer_name: Name
-    appointment_date: DateWords | None = None
-    street_or_postcode: StreetOrPostcode | None = None
+    customer_name: Annotated[Name, Field(description="The name on the booking.")]
+    appointment_date: Annotated[
+        DateWords | None,
+        Field(description="The caller's words for the appointment's day, e.g. 'next Tuesday'."),
+    ] = None
+    street_or_postcode: Annotated[
+        StreetOrPostcode | None,
+        Field(description="The street address (house number and street) or the postcode/ZIP."),
+    ] = None
 
 
-async def handle(session: CallSession, arguments: dict[str, Any]) -> dict[str, Any]:
+async def handle(session: CallSession, args: _Args) -> dict[str, Any]:
     """Caller ID + name, or name + date + street/postcode; else ask for more, revealing nothing."""
-    parsed = parse_args(_Args, arguments)
-    if isinstance(parsed, dict):
-        return parsed
     if not count(session, "find_my_appointments", MAX_LOOKUPS):
         return error(
             "I can't look that up again on this call. Offer to take a message so the office can "
@@ -41,9 +44,9 @@ async def handle(session: CallSession, arguments: dict[str, Any]) -> dict[str, A
     try:
         bookings = await scheduler.find(
             caller_id=session.caller,
-            name=parsed.customer_name,
-            date_text=parsed.appointment_date,
-            street_or_postcode=parsed.street_or_postcode,
+            name=args.customer_name,
+            date_text=args.appointment_date,
+            street_or_postcode=args.street_or_postcode,
         )
     except SchedulingError as exc:
         return error(exc.spoken, reason=exc.reason)
@@ -78,17 +81,6 @@ TOOL = Tool(
         "the appointment's date and the street address or postcode, then call again. Never "
         "guess details for the caller."
     ),
-    properties={
-        "customer_name": {"type": "string", "description": "The name on the booking."},
-        "appointment_date": {
-            "type": "string",
-            "description": "The caller's words for the appointment's day, e.g. 'next Tuesday'.",
-        },
-        "street_or_postcode": {
-            "type": "string",
-            "description": "The street address (house number and street) or the postcode/ZIP.",
-        },
-    },
-    required=["customer_name"],
     handler=handle,
+    args=_Args,
 )

@@ -7,23 +7,27 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from bot.call_session import CallSession
-from tools.base import Tool, parse_args
+from tools.base import Tool
 
 
 class _Args(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=200)]
-    life_threatening: bool = Field(default=False)
+    reason: Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, min_length=3, max_length=200),
+        Field(description="A few words on what is happening."),
+    ]
+    life_threatening: bool = Field(
+        default=False,
+        description="True for gas, carbon monoxide, or danger to someone's life or breathing.",
+    )
 
 
-async def handle(session: CallSession, arguments: dict[str, Any]) -> dict[str, Any]:
+async def handle(session: CallSession, args: _Args) -> dict[str, Any]:
     """Flag the call as an emergency; the emergency script is spoken by the system."""
-    parsed = parse_args(_Args, arguments)
-    if isinstance(parsed, dict):
-        return parsed
     assert session.control is not None
-    reason = "".join(ch for ch in parsed.reason if ch.isprintable())
-    new = await session.control.declare_emergency(reason, life_threatening=parsed.life_threatening)
+    reason = "".join(ch for ch in args.reason if ch.isprintable())
+    new = await session.control.declare_emergency(reason, life_threatening=args.life_threatening)
     return {
         "ok": True,
         "status": "owner alerted" if new else "already flagged; the owner has been alerted",
@@ -38,13 +42,6 @@ TOOL = Tool(
         "swelling, uncontrolled bleeding, a knocked-out tooth). The owner is alerted at once and "
         "the safety script is spoken for you."
     ),
-    properties={
-        "reason": {"type": "string", "description": "A few words on what is happening."},
-        "life_threatening": {
-            "type": "boolean",
-            "description": "True for gas, carbon monoxide, or danger to someone's life or breathing.",
-        },
-    },
-    required=["reason"],
     handler=handle,
+    args=_Args,
 )

@@ -6,22 +6,17 @@ from typing import Any
 
 from bot.call_session import CallSession
 from bot.owner_reports import messages_report
-from tools.base import NoArgs, Tool, parse_args
+from tools.base import NoArgs, Tool
 
 
-async def handle(session: CallSession, arguments: dict[str, Any]) -> dict[str, Any]:
+async def handle(session: CallSession, args: NoArgs) -> dict[str, Any]:
     """Read out the messages nobody has handled yet; they are then marked handled."""
-    parsed = parse_args(NoArgs, arguments)
-    if isinstance(parsed, dict):
-        return parsed
     return {"ok": True, **await messages_report(session.store, session.profile.tz)}
 
 
 TOOL = Tool(
     name="owner_messages",
     description="For the verified owner: the messages callers left that nobody has handled yet.",
-    properties={},
-    required=[],
     handler=handle,
     available=lambda session: session.is_owner,
 )

@@ -2,37 +2,37 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from bot.call_session import CallSession
 from bot.scheduling.owner_view import describe_booking
 from tools._scheduling import owner_bookings, text
-from tools.base import Tool, error, parse_args
+from tools.base import Tool, error
 
 
 class _Args(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    when: text(80) = "today"  # type: ignore[valid-type]
+    when: Annotated[
+        text(80),  # type: ignore[valid-type]
+        Field(description="The day, in the owner's words."),
+    ] = "today"
     which: Literal["first", "next"] = "next"
 
 
-async def handle(session: CallSession, arguments: dict[str, Any]) -> dict[str, Any]:
+async def handle(session: CallSession, args: _Args) -> dict[str, Any]:
     """The day's first appointment, or the next one from now."""
-    parsed = parse_args(_Args, arguments)
-    if isinstance(parsed, dict):
-        return parsed
-    read = await owner_bookings(session, parsed.when)
+    read = await owner_bookings(session, args.when)
     if isinstance(read, str):
         return error(read)
     when, found, scheduler = read
-    if parsed.which == "next":
+    if args.which == "next":
         found = [b for b in found if b.start > scheduler.now()]
     if not found:
         return {"ok": True, "found": False, "spoken": f"Nothing more booked {when.described}."}
     first = describe_booking(found[0], session.profile, with_day=not when.single_day)
-    label = "First" if parsed.which == "first" else "Next"
+    label = "First" if args.which == "first" else "Next"
     return {"ok": True, "found": True, "spoken": f"{label} {when.described}: {first}."}
 
 
@@ -42,11 +42,7 @@ TOOL = Tool(
         "For the verified owner: the first appointment on a day ('first'), or the next one from "
         "now ('next'), e.g. when='tomorrow', which='first'."
     ),
-    properties={
-        "when": {"type": "string", "description": "The day, in the owner's words."},
-        "which": {"type": "string", "enum": ["first", "next"]},
-    },
-    required=[],
     handler=handle,
+    args=_Args,
     available=lambda session: session.is_owner,
 )

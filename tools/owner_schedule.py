@@ -2,29 +2,29 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from bot.call_session import CallSession
 from bot.scheduling.owner_view import schedule_report
 from tools._scheduling import owner_bookings, text
-from tools.base import Tool, error, parse_args
+from tools.base import Tool, error
 
 MAX_DAYS = 14
 
 
 class _Args(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    when: text(80) = "today"  # type: ignore[valid-type]
+    when: Annotated[
+        text(80),  # type: ignore[valid-type]
+        Field(description="The day or days, in the owner's words."),
+    ] = "today"
 
 
-async def handle(session: CallSession, arguments: dict[str, Any]) -> dict[str, Any]:
+async def handle(session: CallSession, args: _Args) -> dict[str, Any]:
     """Count and list the bookings in the window the owner named."""
-    parsed = parse_args(_Args, arguments)
-    if isinstance(parsed, dict):
-        return parsed
-    read = await owner_bookings(session, parsed.when)
+    read = await owner_bookings(session, args.when)
     if isinstance(read, str):
         return error(read)
     when, found, _ = read
@@ -39,10 +39,7 @@ TOOL = Tool(
         "For the verified owner: the appointments on a day or over a few days, e.g. 'today', "
         "'tomorrow', 'tomorrow afternoon', 'Friday', 'this week'. Read the count first."
     ),
-    properties={
-        "when": {"type": "string", "description": "The day or days, in the owner's words."}
-    },
-    required=[],
     handler=handle,
+    args=_Args,
     available=lambda session: session.is_owner,
 )

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from bot.call_session import CallSession
 from bot.scheduling.errors import SchedulingError
@@ -17,24 +17,21 @@ from tools._scheduling import (
     slot_taken,
     unverified,
 )
-from tools.base import Tool, error, parse_args
+from tools.base import Tool, error
 
 
 class _Args(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    booking_ref: BookingRef
-    slot_id: SlotId
+    booking_ref: Annotated[BookingRef, Field(description="booking_ref from find_my_appointments.")]
+    slot_id: Annotated[SlotId, Field(description="slot_id of the new time the caller chose.")]
 
 
-async def handle(session: CallSession, arguments: dict[str, Any]) -> dict[str, Any]:
+async def handle(session: CallSession, args: _Args) -> dict[str, Any]:
     """Only a booking the caller proved, only to a time offered in this call."""
-    parsed = parse_args(_Args, arguments)
-    if isinstance(parsed, dict):
-        return parsed
     state = session.scheduling
-    if refusal := unverified(session, parsed.booking_ref):
+    if refusal := unverified(session, args.booking_ref):
         return refusal
-    offered = state.offered.get(parsed.slot_id)
+    offered = state.offered.get(args.slot_id)
     if offered is None:
         return error(
             "That time wasn't one I offered on this call. Check availability first.",
@@ -44,7 +41,7 @@ async def handle(session: CallSession, arguments: dict[str, Any]) -> dict[str, A
         return error("I can't make more changes on this call. Offer to take a message.")
     scheduler = await scheduler_for(session)
     try:
-        booking = await scheduler.get(parsed.booking_ref)
+        booking = await scheduler.get(args.booking_ref)
         if booking.status not in ("confirmed", "pending"):
             return error("That appointment is no longer active.", reason="not_active")
         if booking.start == offered.slot.start:
@@ -95,10 +92,6 @@ TOOL = Tool(
         "offered by check_availability in this call. Tell the caller the 'say' text; never say "
         "it has moved unless status is 'moved'."
     ),
-    properties={
-        "booking_ref": {"type": "string", "description": "booking_ref from find_my_appointments."},
-        "slot_id": {"type": "string", "description": "slot_id of the new time the caller chose."},
-    },
-    required=["booking_ref", "slot_id"],
     handler=handle,
+    args=_Args,
 )

@@ -7,16 +7,13 @@ from typing import Any
 
 from bot.call_session import CallSession
 from bot.hours import transfer_allowed
-from tools.base import NoArgs, Tool, error, parse_args
+from tools.base import NoArgs, Tool, error
 
 TRANSFER_LINE = "Okay, I'm putting you through now. Please hold."
 
 
-async def handle(session: CallSession, arguments: dict[str, Any]) -> dict[str, Any]:
+async def handle(session: CallSession, args: NoArgs) -> dict[str, Any]:
     """Say a short line, then redirect the live call to the transfer number."""
-    parsed = parse_args(NoArgs, arguments)
-    if isinstance(parsed, dict):
-        return parsed
     fallback = " Offer to take a message instead, with take_message."
     if session.profile.transfer is None:
         return error("This business has no transfer number." + fallback)
@@ -35,8 +32,6 @@ TOOL = Tool(
         "Transfer the caller to a person at the business, when they ask for a human or need "
         "something you cannot do. If it fails or is unavailable, offer to take a message."
     ),
-    properties={},
-    required=[],
     handler=handle,
     run_llm_after=False,
 )

@@ -4,26 +4,27 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from bot.call_session import MAX_PIN_ATTEMPTS, CallSession
-from tools.base import Tool, error, parse_args
+from tools.base import Tool, error
 
 
 class _Args(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    pin: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
+    pin: Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, min_length=1, max_length=40),
+        Field(description="The digits the caller said."),
+    ]
 
 
-async def handle(session: CallSession, arguments: dict[str, Any]) -> dict[str, Any]:
+async def handle(session: CallSession, args: _Args) -> dict[str, Any]:
     """Check the PIN the caller spoke."""
-    parsed = parse_args(_Args, arguments)
-    if isinstance(parsed, dict):
-        return parsed
     if not session.may_try_owner_pin:
         return error("Owner access is not available on this call.")
     assert session.control is not None
-    if await session.control.verify_owner_pin(parsed.pin):
+    if await session.control.verify_owner_pin(args.pin):
         return {"ok": True, "status": "owner verified; owner tools are now available"}
     left = MAX_PIN_ATTEMPTS - session.pin_attempts
     if left <= 0:
@@ -38,8 +39,7 @@ TOOL = Tool(
         "schedule, messages, emergencies), ask for their PIN and pass it here. They can also type "
         "it on the keypad followed by #."
     ),
-    properties={"pin": {"type": "string", "description": "The digits the caller said."}},
-    required=["pin"],
     handler=handle,
+    args=_Args,
     available=lambda session: session.may_try_owner_pin,
 )
