@@ -113,7 +113,8 @@ def mount_test_page(app: FastAPI, settings: Settings) -> None:
     app.include_router(api_router)
     app.mount("/web", StaticFiles(directory=WEB_DIR), name="web")
     host = "localhost" if settings.host in ("0.0.0.0", "::", "") else settings.host
-    logger.info("test page on: open http://{}:{}/#token={}", host, settings.port, shown)
+    # A warning so it shows at any LOG_LEVEL: the page spends provider credit for whoever opens it.
+    logger.warning("test page on: open http://{}:{}/#token={}", host, settings.port, shown)
 
 
 # ---- request bodies ----------------------------------------------------------------------------
