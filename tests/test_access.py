@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from pydantic import SecretStr
 
 from bot.access import CallCaps, Credential, bearer, check
+from bot.config import Settings
 from bot.webhook_origin import deployment_numbers, foreign_reason
 
 SID = "AC" + "0" * 32
@@ -110,3 +113,16 @@ def test_foreign_reason(form, check_to, reason):
 def test_an_unset_account_sid_matches_nothing():
     form = {"AccountSid": "", "To": "+15550100000"}
     assert foreign_reason(form, account_sid=None, numbers=NUMBERS, check_to=True) == "account_sid"
+
+
+def test_the_test_page_docs_and_metrics_are_closed_by_default_everywhere(monkeypatch):
+    for name in ("TEST_PAGE_ENABLED", "API_DOCS_ENABLED", "METRICS_TOKEN", "TEST_PAGE_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    settings = Settings(_env_file=None)
+    assert not settings.test_page_enabled and not settings.api_docs_enabled
+    assert settings.metrics_token is None and settings.test_page_token is None
+    root = Path(__file__).resolve().parent.parent
+    example = (root / ".env.example").read_text().splitlines()
+    assert "TEST_PAGE_ENABLED=false" in example and "API_DOCS_ENABLED=false" in example
+    assert "TEST_PAGE_ENABLED=false" in (root / "Dockerfile").read_text()
+    assert 'TEST_PAGE_ENABLED = "false"' in (root / "fly.toml").read_text()
