@@ -28,7 +28,8 @@ RUN useradd --create-home --uid 10001 receptionist \
     && mkdir -p /data && chown receptionist /data
 USER receptionist
 
-ENV DATA_DIR=/data HOST=0.0.0.0 PORT=7860
+# The test page and the API docs stay off in the image, whatever the code's defaults become.
+ENV DATA_DIR=/data HOST=0.0.0.0 PORT=7860 TEST_PAGE_ENABLED=false API_DOCS_ENABLED=false
 EXPOSE 7860
 HEALTHCHECK --interval=15s --timeout=3s CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:7860/health')"
 CMD ["uv", "run", "--no-sync", "python", "server.py"]

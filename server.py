@@ -6,9 +6,16 @@ Routes:
 - POST /twilio/recording   voicemail left through the TwiML fallback
 - POST /twilio/stream-status  Media Streams status callbacks (why a stream died)
 - POST /twilio/sms         inbound SMS (the owner acknowledging an emergency alert)
-- GET  /health, /ready     liveness, and whether calls can be answered
-- GET  /metrics            Prometheus metrics
-- GET  /, /api/offer       the WebRTC test page (pipelines/webrtc_call.py), off with TEST_PAGE_ENABLED
+- GET  /health, /ready     liveness, and whether calls can be answered (status only; the provider
+                           detail with the METRICS_TOKEN bearer token)
+- GET  /metrics            Prometheus metrics, with `Authorization: Bearer $METRICS_TOKEN`; 404 unset
+- GET  /, /web/*, /api/profiles, POST+PATCH /api/offer
+                           the WebRTC test page (pipelines/webrtc_call.py): not registered unless
+                           TEST_PAGE_ENABLED; its API needs the page token
+- GET  /docs, /redoc, /openapi.json   only with API_DOCS_ENABLED
+
+Every signed Twilio webhook must also carry our TWILIO_ACCOUNT_SID, and /voice and /sms a `To`
+that is one of this deployment's numbers (bot/webhook_origin.py); others get 403.
 
 Run: `uv run server.py`.
 """
@@ -30,7 +37,7 @@ from fastapi.responses import JSONResponse
 from loguru import logger
 from starlette.datastructures import FormData
 
-from bot import metrics
+from bot import access, metrics
 from bot.app_state import AppState, sweep
 from bot.call_session import CallSession
 from bot.config import Settings
@@ -47,16 +54,15 @@ from bot.twilio_webhook import (
     token_matches,
     voicemail_twiml,
 )
+from bot.webhook_origin import account_matches, deployment_numbers, foreign_reason
 from pipelines import shared_models
 from pipelines.twilio_call import run_twilio_call
-from pipelines.webrtc_call import close_webrtc
-from pipelines.webrtc_call import router as webrtc_router
+from pipelines.webrtc_call import close_webrtc, mount_test_page
 
 FALLBACK_MESSAGE = (
     "Sorry, our receptionist is having trouble right now. Please leave your name, number and a "
     "short message after the tone, and we will call you back."
 )
-SWEEP_EVERY_SECS = 30.0
 XML = "application/xml"
 
 
@@ -72,6 +78,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         raise SystemExit(2) from None
     app.state.app = state
     state.log_providers()
+    mount_test_page(app, settings)
+    if settings.api_docs_enabled:
+        enable_api_docs(app)
     await asyncio.to_thread(shared_models.warm_up)  # load VAD and turn models before any call
     freeze_startup_heap()
     sweeper = asyncio.create_task(_sweep_forever(state))
@@ -98,12 +107,26 @@ def freeze_startup_heap() -> None:
     gc.freeze()
 
 
+def enable_api_docs(app: FastAPI) -> None:
+    """Register FastAPI's /openapi.json, /docs and /redoc (built without them: off by default)."""
+    if app.openapi_url is None:
+        app.openapi_url, app.docs_url, app.redoc_url = "/openapi.json", "/docs", "/redoc"
+        app.setup()
+
+
 async def _sweep_forever(state: AppState) -> None:
+    jobs = (
+        ("sweep", lambda: sweep(state.store, state.settings)),
+        ("outbox_retry", state.outbox.retry_failed),
+    )
     while True:
-        await asyncio.sleep(SWEEP_EVERY_SECS)
-        with contextlib.suppress(Exception):
-            await sweep(state.store, state.settings)
-            await state.outbox.retry_failed()
+        await asyncio.sleep(state.settings.sweep_every_secs)
+        for name, job in jobs:  # each runs whatever the other did
+            try:
+                await job()
+            except Exception as exc:
+                metrics.BACKGROUND_FAILURES.labels(task=name).inc()
+                logger.error("periodic {} failed: {}", name, type(exc).__name__)
 
 
 async def _escalate_forever(state: AppState) -> None:
@@ -115,16 +138,24 @@ async def _escalate_forever(state: AppState) -> None:
             logger.error("emergency escalation failed: {}", type(exc).__name__)
 
 
-app = FastAPI(title="AI phone receptionist", lifespan=lifespan)
-app.include_router(webrtc_router)
+app = FastAPI(
+    title="AI phone receptionist",
+    lifespan=lifespan,
+    docs_url=None,
+    redoc_url=None,
+    openapi_url=None,
+)
 
 
 def _state(request: Request | WebSocket) -> AppState:
     return request.app.state.app
 
 
-async def _signed_form(request: Request) -> FormData | None:
-    """The webhook's form fields if Twilio's signature checks out, else None."""
+async def _signed_form(request: Request, *, check_to: bool = False) -> FormData | None:
+    """The webhook's form fields if Twilio signed it for this deployment, else None.
+
+    `check_to`: the request carries the number called or texted (voice, SMS), which must be ours.
+    """
     state = _state(request)
     form = await request.form()
     token = state.settings.twilio_auth_token
@@ -138,36 +169,68 @@ async def _signed_form(request: Request) -> FormData | None:
     )
     if not ok:
         logger.warning("rejected {} with a missing or invalid Twilio signature", request.url.path)
-    return form if ok else None
+        return None
+    numbers = deployment_numbers([state.settings.twilio_phone_number, state.profile.phone])
+    reason = foreign_reason(
+        form, account_sid=state.settings.twilio_account_sid, numbers=numbers, check_to=check_to
+    )
+    if reason is not None:
+        logger.warning(
+            "rejected {}: signed, but its {} is not this deployment's (To {})",
+            request.url.path,
+            reason,
+            mask_phone(str(form.get("To") or "")),
+        )
+        return None
+    return form
 
 
 def _forbidden() -> Response:
-    return Response("invalid signature", status_code=403, media_type="text/plain")
+    return Response(
+        "invalid signature, or not for this deployment", status_code=403, media_type="text/plain"
+    )
+
+
+def _metrics_credential(request: Request) -> access.Credential:
+    presented = access.bearer(request.headers.get("Authorization"))
+    return access.check(_state(request).settings.metrics_token, presented)
 
 
 @app.get("/health")
 async def health(request: Request) -> dict:
-    """Liveness, with which providers are configured."""
-    state = _state(request)
-    return {"status": "ok", "providers": state.settings.providers}
+    """Liveness; which providers are configured only with the metrics token."""
+    body: dict = {"status": "ok"}
+    if _metrics_credential(request) is access.Credential.VALID:
+        body["providers"] = _state(request).settings.providers
+    return body
 
 
 @app.get("/ready")
 async def ready(request: Request) -> JSONResponse:
-    """Ready only when a call can be answered by the receptionist."""
+    """Ready only when a call can be answered; which providers are missing with the metrics token."""
     settings = _state(request).settings
-    body = {
-        "ready": settings.can_take_calls,
-        "providers": settings.providers,
-        "missing": settings.missing_providers,
-    }
+    body: dict = {"ready": settings.can_take_calls}
+    if _metrics_credential(request) is access.Credential.VALID:
+        body |= {"providers": settings.providers, "missing": settings.missing_providers}
     return JSONResponse(body, status_code=200 if settings.can_take_calls else 503)
 
 
 @app.get("/metrics")
 async def prometheus_metrics(request: Request) -> Response:
-    """Prometheus metrics: turn latency, time to greeting, active calls, calls by outcome."""
+    """Prometheus metrics: turn latency, time to greeting, active calls, calls by outcome.
+
+    Needs `Authorization: Bearer $METRICS_TOKEN`; without a configured token it does not exist.
+    """
     settings = _state(request).settings
+    if access.configured(settings.metrics_token) is None:
+        return Response("Not Found", status_code=404, media_type="text/plain")
+    if _metrics_credential(request) is not access.Credential.VALID:
+        return Response(
+            "a valid bearer token is required",
+            status_code=401,
+            media_type="text/plain",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
     return Response(
         metrics.render(settings.prometheus_multiproc_dir), media_type="text/plain; version=0.0.4"
     )
@@ -176,7 +239,7 @@ async def prometheus_metrics(request: Request) -> Response:
 @app.post("/twilio/voice")
 async def twilio_voice(request: Request) -> Response:
     """Answer an incoming call with TwiML that streams it to /twilio/ws."""
-    form = await _signed_form(request)
+    form = await _signed_form(request, check_to=True)
     if form is None:
         return _forbidden()
     state, settings = _state(request), _state(request).settings
@@ -241,13 +304,14 @@ async def twilio_stream(websocket: WebSocket) -> None:
     token = start.parameters.get("token") if start else None
     accepted = (
         start is not None
+        and account_matches(settings.twilio_account_sid, start.account_sid)
         and token_matches(state.stream_secret, start.call_sid, token)
         and await state.store.consume_stream_token(start.call_sid, settings.stream_token_ttl_secs)
     )
     call = await state.store.get_call(start.call_sid) if accepted and start else None
     if start is None or call is None or call.status != "ACTIVE":
         await state.store.audit("twilio", "stream.rejected", None, {"has_start": start is not None})
-        logger.warning("rejected a media stream without a valid stream token")
+        logger.warning("rejected a media stream without a valid stream token or AccountSid")
         with contextlib.suppress(Exception):
             await websocket.close(code=1008, reason="invalid stream token")
         return
@@ -297,7 +361,7 @@ async def twilio_recording(request: Request) -> Response:
 @app.post("/twilio/sms")
 async def twilio_sms(request: Request) -> Response:
     """Inbound SMS: each MessageSid once; a reply from the owner acknowledges emergency alerts."""
-    form = await _signed_form(request)
+    form = await _signed_form(request, check_to=True)
     if form is None:
         return _forbidden()
     message_sid = str(form.get("MessageSid") or "")

@@ -70,9 +70,19 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     # Set by server.main for its worker processes (prometheus_client's multiprocess switch).
     prometheus_multiproc_dir: Path | None = None
-    # The WebRTC test page at GET /. It lets anyone who reaches the server start a call on the
-    # business's provider accounts, so turn it off on public deployments.
-    test_page_enabled: bool = True
+    # The WebRTC test page at GET /. Its calls run on the business's provider accounts, so it is
+    # off unless switched on; off, its routes and assets do not exist (404). On, its API needs
+    # `test_page_token` (a random one is made and logged at start-up when unset), and the calls
+    # it starts are capped: at most `test_page_max_calls` at once, `test_page_calls_per_minute`.
+    test_page_enabled: bool = False
+    test_page_token: SecretStr | None = None
+    test_page_max_calls: int = Field(default=2, ge=1)
+    test_page_calls_per_minute: int = Field(default=6, ge=1)
+    # FastAPI's /docs, /redoc and /openapi.json; they describe every route to whoever asks.
+    api_docs_enabled: bool = False
+    # Bearer token for GET /metrics (and the provider detail of /health and /ready). Unset:
+    # /metrics answers 404.
+    metrics_token: SecretStr | None = None
     # ICE servers for the WebRTC test page, comma-separated (stun:host:port, turn:host:port).
     # Empty means no STUN: the page works on this machine (loopback) and on a flat LAN.
     webrtc_ice_servers: Annotated[list[str], NoDecode] = []
@@ -86,6 +96,8 @@ class Settings(BaseSettings):
     # (crash or restart) and is closed as FAILED by whichever worker sweeps next.
     call_heartbeat_secs: float = Field(default=10.0, gt=0)
     stale_call_secs: float = Field(default=60.0, gt=0)
+    # How often each worker sweeps lost calls and retries failed SMS.
+    sweep_every_secs: float = Field(default=30.0, gt=0)
     # If the LLM has not started answering this long after the caller stops, a filler is spoken;
     # after `llm_give_up_secs` the call takes a message without the LLM.
     llm_stall_secs: float = Field(default=4.0, gt=0)

@@ -53,6 +53,12 @@ SMART_TURN_EARLY = Counter(
     ["outcome"],
     registry=REGISTRY,
 )
+BACKGROUND_FAILURES = Counter(
+    "receptionist_background_failures_total",
+    "Periodic jobs that raised: the stale-call sweep, the SMS outbox retry.",
+    ["task"],
+    registry=REGISTRY,
+)
 LOOP_LAG = Histogram(
     "receptionist_event_loop_lag_seconds",
     "How late a 100 ms timer fires on the server's event loop.",

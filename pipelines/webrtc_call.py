@@ -6,9 +6,20 @@ The page (`bot/web/`) sends an SDP offer with the business profile to talk to an
 (transcript, tool calls, latency, the end) goes back to the page over the WebRTC data channel as
 app messages: `{"type": "receptionist-event", "kind": ..., "data": ...}`.
 
-Routes (`router`): `GET /` the page, `GET /web/*` its assets, `GET /api/profiles` what the page
-needs before connecting, `POST /api/offer` new call or renegotiation, `PATCH /api/offer` trickled
-ICE candidates. Call `close_webrtc(app)` on shutdown, before the database closes.
+Routes, registered by `mount_test_page(app, settings)` only when TEST_PAGE_ENABLED (otherwise they
+do not exist): `GET /` the page, `GET /web/*` its assets, `GET /api/profiles` what the page needs
+before connecting, `POST /api/offer` new call or renegotiation, `PATCH /api/offer` trickled ICE
+candidates. Call `close_webrtc(app)` on shutdown, before the database closes.
+
+Access: the page and its assets are plain code; every `/api/*` request needs
+`Authorization: Bearer <page token>` (TEST_PAGE_TOKEN, or a random token logged at start-up as the
+page's URL with `#token=...`; a fragment never reaches the server or a proxy's access log). The
+token is checked before the body is read: 401 without it, 403 with a wrong one. The token is the
+whole credential: whoever holds it may start calls and choose any "call as" number, the owner's
+included (owner mode then still needs OWNER_PIN). New calls are capped (TEST_PAGE_MAX_CALLS at
+once, TEST_PAGE_CALLS_PER_MINUTE): over a cap the offer gets 429 before any record, peer
+connection or provider session exists. A loopback check would not do: tunnels connect from
+127.0.0.1.
 """
 
 from __future__ import annotations
@@ -16,14 +27,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import Callable
+import secrets
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 import aioice.ice
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
+from fastapi import APIRouter, FastAPI, HTTPException, Request, Response
 from fastapi.responses import FileResponse
+from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from loguru import logger
 from pipecat.transports.base_transport import TransportParams
@@ -37,9 +50,11 @@ from pipecat.transports.smallwebrtc.request_handler import (
 from pipecat.transports.smallwebrtc.transport import SmallWebRTCTransport
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from bot import access
+from bot.access import CallCaps, Credential
 from bot.app_state import AppState
 from bot.call_session import CallSession
-from bot.config import DEFAULT_PROFILE
+from bot.config import DEFAULT_PROFILE, Settings
 from bot.pii import mask_phone
 from bot.profile import BusinessProfile, ProfileError, load_profile, to_e164
 from pipelines.receptionist import CallRunner
@@ -53,13 +68,53 @@ WEBRTC_OUT_RATE = 24000
 # On shutdown, calls get this long to close their records after their peers were disconnected.
 SHUTDOWN_GRACE_SECS = 5.0
 
-async def _page_enabled(request: Request) -> None:
-    # The page starts paid provider sessions for whoever reaches it: off on public deployments.
-    if not request.app.state.app.settings.test_page_enabled:
-        raise HTTPException(status_code=404)
+
+class _TokenRoute(APIRoute):
+    """A page API route: the page token is checked before the body is read or validated."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def checked(request: Request) -> Response:
+            presented = access.bearer(request.headers.get("Authorization"))
+            expected = getattr(request.app.state, "test_page_token", None)
+            credential = access.check(expected, presented)
+            if credential is Credential.MISSING:
+                raise HTTPException(
+                    401,
+                    "The test page needs its token: open the URL the server logged at start-up.",
+                    headers={"WWW-Authenticate": "Bearer"},
+                )
+            if credential is Credential.WRONG:
+                raise HTTPException(403, "Wrong test page token.")
+            return await handler(request)
+
+        return checked
 
 
-router = APIRouter(dependencies=[Depends(_page_enabled)])
+page_router = APIRouter()
+api_router = APIRouter(route_class=_TokenRoute)
+
+
+def mount_test_page(app: FastAPI, settings: Settings) -> None:
+    """Register the page, its assets and its API if TEST_PAGE_ENABLED; log the URL to open it."""
+    if not settings.test_page_enabled or getattr(app.state, "test_page_token", None):
+        return
+    token = access.configured(settings.test_page_token)
+    shown = "<TEST_PAGE_TOKEN>"
+    if token is None:
+        if settings.worker_count > 1:
+            # Each worker would make its own token, and a call's requests reach any of them.
+            logger.error("test page NOT started: set TEST_PAGE_TOKEN when WORKERS is above 1")
+            return
+        token = shown = secrets.token_urlsafe(24)
+    app.state.test_page_token = token
+    app.include_router(page_router)
+    app.include_router(api_router)
+    app.mount("/web", StaticFiles(directory=WEB_DIR), name="web")
+    host = "localhost" if settings.host in ("0.0.0.0", "::", "") else settings.host
+    # A warning so it shows at any LOG_LEVEL: the page spends provider credit for whoever opens it.
+    logger.warning("test page on: open http://{}:{}/#token={}", host, settings.port, shown)
 
 
 # ---- request bodies ----------------------------------------------------------------------------
@@ -117,7 +172,9 @@ class WebRTCCalls:
     handler: SmallWebRTCRequestHandler
     ice_servers: list[str]
     profiles: dict[str, BusinessProfile]  # file stem -> profile; the first is the default
+    caps: CallCaps
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    live: set[str] = field(default_factory=set)  # pc_ids of calls in progress
 
     @classmethod
     def create(cls, state: AppState) -> WebRTCCalls:
@@ -129,6 +186,9 @@ class WebRTCCalls:
             handler=SmallWebRTCRequestHandler(ice_servers=[IceServer(urls=u) for u in ice_servers]),
             ice_servers=ice_servers,
             profiles=_choosable_profiles(state),
+            caps=CallCaps(
+                state.settings.test_page_max_calls, state.settings.test_page_calls_per_minute
+            ),
         )
 
 
@@ -180,16 +240,13 @@ def _offer_loopback_candidates() -> None:
 # ---- routes ----------------------------------------------------------------------------------
 
 
-@router.get("/", include_in_schema=False)
+@page_router.get("/", include_in_schema=False)
 async def page() -> FileResponse:
     """The WebRTC test page."""
     return FileResponse(WEB_DIR / "index.html", headers={"Cache-Control": "no-store"})
 
 
-router.mount("/web", StaticFiles(directory=WEB_DIR), name="web")
-
-
-@router.get("/api/profiles")
+@api_router.get("/api/profiles")
 async def profiles(request: Request) -> dict[str, Any]:
     """Profiles the page can call (the first is the server's own), and the ICE servers to use."""
     calls = _calls(request)
@@ -202,7 +259,7 @@ async def profiles(request: Request) -> dict[str, Any]:
     }
 
 
-@router.post("/api/offer")
+@api_router.post("/api/offer")
 async def offer(body: Offer, request: Request) -> dict[str, str]:
     """Answer the page's SDP offer. Without a known `pc_id` it starts a new call."""
     calls, state = _calls(request), request.app.state.app
@@ -215,12 +272,21 @@ async def offer(body: Offer, request: Request) -> dict[str, str]:
     caller = _caller_number(body.request_data.caller)
     started: dict[str, str] = {}
     failed: list[SmallWebRTCConnection] = []
+    # A slot under the caps for a new call; a renegotiation of a live call needs none.
+    slot = body.pc_id is None or body.pc_id not in calls.live
+    if slot and (refused := calls.caps.admit()) is not None:
+        raise HTTPException(429, refused)
 
     async def start_call(connection: SmallWebRTCConnection) -> None:
+        nonlocal slot
+        if not slot:  # a renegotiation that became a new connection: it needs a slot of its own
+            failed.append(connection)
+            return
         try:
             started["call_id"] = await _start_call(
                 calls, state, connection, profile_name, calls.profiles[profile_name], caller
             )
+            slot = False  # the call's task gives it back when the call ends
         except Exception:  # already logged and recorded; the page gets a 500 below
             failed.append(connection)
 
@@ -234,6 +300,9 @@ async def offer(body: Offer, request: Request) -> dict[str, str]:
     except Exception as exc:  # an offer aiortc cannot parse or answer
         logger.warning("webrtc offer rejected: {}", type(exc).__name__)
         raise HTTPException(400, "The offer could not be answered.") from None
+    finally:
+        if slot:  # admitted, but no call took the slot over
+            calls.caps.release()
     if failed or answer is None:
         for connection in failed:
             await connection.disconnect()
@@ -242,7 +311,7 @@ async def offer(body: Offer, request: Request) -> dict[str, str]:
     return {**answer, **started}
 
 
-@router.patch("/api/offer")
+@api_router.patch("/api/offer")
 async def add_candidates(body: CandidatePatch, request: Request) -> dict[str, str]:
     """Add ICE candidates the page found after it sent its offer."""
     patch = SmallWebRTCPatchRequest(
@@ -321,7 +390,14 @@ async def _start_call(
     logger.info("webrtc call {} from {} to {}", call_id, mask_phone(caller), profile_name)
     task = asyncio.create_task(_run(runner, state, call_id), name=f"webrtc-call-{call_id}")
     calls.tasks.add(task)
-    task.add_done_callback(calls.tasks.discard)
+    calls.live.add(connection.pc_id)
+
+    def ended(done: asyncio.Task[None]) -> None:
+        calls.tasks.discard(done)
+        calls.live.discard(connection.pc_id)
+        calls.caps.release()
+
+    task.add_done_callback(ended)
     return call_id
 
 

@@ -18,12 +18,17 @@ ROOT = Path(__file__).resolve().parent.parent
 # What Twilio would see: a public https URL in front of the server. Signatures are computed
 # against it, as Twilio does, while the fake caller really connects to 127.0.0.1.
 PUBLIC_BASE_URL = "https://receptionist.example.test"
+# Every server under test gets this METRICS_TOKEN unless a test overrides it; scrape with
+# `METRICS_HEADERS`.
+METRICS_TOKEN = "test-metrics-token"
+METRICS_HEADERS = {"Authorization": f"Bearer {METRICS_TOKEN}"}
 
 # Settings the server must not pick up from the developer's shell.
 _SCRUB = (
     "DEEPGRAM_", "OPENAI_", "CARTESIA_", "TWILIO_", "GOOGLE_", "PUBLIC_BASE_URL",
     "BUSINESS_PROFILE", "DATA_DIR", "HOST", "PORT", "LOG_LEVEL", "MAX_CALL_SECS",
-    "SILENCE_", "STREAM_TOKEN_", "MAX_WS_", "PIPECAT_",
+    "SILENCE_", "STREAM_TOKEN_", "MAX_WS_", "PIPECAT_", "TEST_PAGE_", "WEBRTC_", "WORKERS",
+    "METRICS_", "API_DOCS_", "SWEEP_",
 )
 
 
@@ -81,6 +86,10 @@ def start_server(tmp_dir: Path, env: dict[str, str], *, timeout: float = 60.0) -
         "DATA_DIR": str(data_dir),
         "PUBLIC_BASE_URL": PUBLIC_BASE_URL,
         "LOG_LEVEL": "INFO",
+        # One process unless a test asks for more: the default depends on TEST_PAGE_ENABLED and
+        # the machine's cores, and tests must not.
+        "WORKERS": "1",
+        "METRICS_TOKEN": METRICS_TOKEN,
     } | env
     log = log_path.open("wb")
     # cwd is the temp dir so a developer's .env in the project root is never read.

@@ -17,6 +17,7 @@ from tests import audio
 from tests.fakes.caller import FakeTwilioCaller, dominant_freq
 from tests.fakes.cartesia import SECS_PER_WORD, hashed_freq
 from tests.fakes.openai import Rule, ScriptedLLM, Text, ToolCall, last_user_text, tool_results
+from tests.server_proc import METRICS_HEADERS
 
 BOOK = audio.FIXTURES["book_tomorrow"]
 NAME = audio.FIXTURES["my_name"]
@@ -391,16 +392,16 @@ async def test_concurrent_calls_keep_their_own_audio_and_records(fakes, phone_se
 
 
 def test_health_and_ready_report_providers(phone_server):
-    health = httpx.get(phone_server.url + "/health").json()
+    health = httpx.get(phone_server.url + "/health", headers=METRICS_HEADERS).json()
     assert health["status"] == "ok"
     assert health["providers"]["deepgram"] and health["providers"]["twilio"]
     assert set(health["providers"]) == {"deepgram", "openai", "cartesia", "twilio", "google_calendar"}
-    ready = httpx.get(phone_server.url + "/ready")
+    ready = httpx.get(phone_server.url + "/ready", headers=METRICS_HEADERS)
     assert ready.status_code == 200 and ready.json()["missing"] == []
 
 
 def test_prometheus_metrics_cover_the_calls_so_far(phone_server):
-    text = httpx.get(phone_server.url + "/metrics").text
+    text = httpx.get(phone_server.url + "/metrics", headers=METRICS_HEADERS).text
     values = {
         line.split(" ")[0]: float(line.split(" ")[1])
         for line in text.splitlines()
@@ -417,8 +418,8 @@ def test_prometheus_metrics_cover_the_calls_so_far(phone_server):
 async def test_recording_callback_keeps_the_voicemail(fakes, phone_server):
     caller = new_caller(fakes, phone_server)
     await caller.dial()
-    form = {"CallSid": caller.call_sid, "From": caller.from_number,
-            "RecordingUrl": "https://api.twilio.com/recordings/RE123", "RecordingDuration": "12"}
+    form = {"AccountSid": caller.account_sid, "CallSid": caller.call_sid, "From": caller.from_number,
+            "To": caller.to_number, "RecordingUrl": "https://api.twilio.com/recordings/RE123", "RecordingDuration": "12"}
     signature = caller.sign(phone_server.public_base_url + "/twilio/recording", form)
     async with httpx.AsyncClient() as client:
         forged = await client.post(phone_server.url + "/twilio/recording", data=form)
@@ -440,7 +441,7 @@ def keyless_server(server_factory):
 
 async def test_without_provider_keys_callers_get_voicemail(fakes, keyless_server):
     async with httpx.AsyncClient() as client:
-        ready = await client.get(keyless_server.url + "/ready")
+        ready = await client.get(keyless_server.url + "/ready", headers=METRICS_HEADERS)
     assert ready.status_code == 503
     assert ready.json()["missing"] == ["deepgram", "openai", "cartesia"]
     assert "NOT configured" in keyless_server.log()

@@ -6,7 +6,11 @@ server, whose providers are the loopback fakes. Its microphone is a fake device 
 phone calls use; the test checks both ends: what the page shows and receives, and what the fake
 STT heard and the database recorded.
 
-The test re-runs itself inside a new network namespace whose only interface is `lo` (`unshare`),
+The page is off by default (tests/test_public_surface.py checks that); here it is switched on with
+its token, and the API's guards are checked over the wire: the token (401/403 before anything
+starts) and the caps on new calls (429).
+
+The browser test re-runs itself inside a new network namespace whose only interface is `lo` (`unshare`),
 so ICE can only pair 127.0.0.1 with 127.0.0.1: that proves the no-STUN loopback path (Chromium's
 `--allow-loopback-in-peer-connection` and the server's aioice fix), and nothing the browser tries
 can leave the machine. Where namespaces are not allowed it runs in place, over whatever host
@@ -27,10 +31,13 @@ from pathlib import Path
 
 import httpx
 import pytest
+from aiortc import RTCPeerConnection
 from playwright.async_api import Page, async_playwright, expect
 
 from tests import audio
 from tests.fakes.openai import Rule, ScriptedLLM, Text, ToolCall
+
+pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parent.parent
 # The real binary: /usr/bin/chromium is a shell wrapper Playwright cannot drive.
@@ -45,6 +52,9 @@ BROKEN_SDP = "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TLS
 IN_NAMESPACE = "RECEPTIONIST_TEST_LOOPBACK_NETNS"
 # Silence before the fake microphone speaks, so the caller talks after the greeting ends.
 LEAD_SILENCE_SECS = 7.0
+PAGE_TOKEN = "page-token-for-tests"
+AUTH = {"Authorization": f"Bearer {PAGE_TOKEN}"}
+STUN = "stun:stun.example.test:3478"
 
 
 def chromium_args(mic_wav: Path) -> list[str]:
@@ -124,10 +134,39 @@ def loopback_namespace() -> list[str] | None:
     return prefix if probe.returncode == 0 else None
 
 
-def test_page_routes_validate_what_the_page_sends(server_factory):
-    stun = "stun:stun.example.test:3478"
-    server = server_factory(webrtc_ice_servers=stun)
-    http = httpx.Client(base_url=server.url, timeout=10)
+def page_on(server_factory, **env: str):
+    """A server with the page switched on, its token set, and the given settings."""
+    return server_factory(test_page_enabled="true", test_page_token=PAGE_TOKEN, **env)
+
+
+@pytest.fixture(scope="module")
+def page_server(server_factory):
+    """The page on, STUN configured, at most one page call at once and three a minute."""
+    return page_on(
+        server_factory,
+        webrtc_ice_servers=STUN,
+        test_page_max_calls="1",
+        test_page_calls_per_minute="3",
+    )
+
+
+async def real_offer() -> tuple[RTCPeerConnection, dict]:
+    """An offer aiortc can answer (audio plus the page's two video placeholders)."""
+    pc = RTCPeerConnection()
+    pc.addTransceiver("audio", direction="sendrecv")
+    pc.addTransceiver("video", direction="recvonly")
+    pc.addTransceiver("video", direction="recvonly")
+    await pc.setLocalDescription(await pc.createOffer())
+    return pc, {"sdp": pc.localDescription.sdp, "type": "offer", "request_data": {}}
+
+
+def provider_sessions(fakes) -> int:
+    return len(fakes.deepgram.connections) + len(fakes.cartesia.connections)
+
+
+def test_page_routes_validate_what_the_page_sends(page_server):
+    server = page_server
+    http = httpx.Client(base_url=server.url, timeout=10, headers=AUTH)
 
     page = http.get("/")
     assert page.status_code == 200 and "Receptionist test call" in page.text
@@ -138,7 +177,7 @@ def test_page_routes_validate_what_the_page_sends(server_factory):
     config = http.get("/api/profiles").json()
     names = [p["name"] for p in config["profiles"]]
     assert names[0] == "bristol_plumbing" and "riverside_dental" in names  # server's own first
-    assert config["ice_servers"] == [stun]
+    assert config["ice_servers"] == [STUN]
 
     def offer(sdp: str = BROKEN_SDP, **choice: str) -> httpx.Response:
         return http.post("/api/offer", json={"sdp": sdp, "type": "offer", "request_data": choice})
@@ -152,6 +191,85 @@ def test_page_routes_validate_what_the_page_sends(server_factory):
     assert http.patch("/api/offer", json=patch).status_code == 404
     assert server.rows("SELECT id FROM calls") == []  # nothing was started
     assert CALL_AS not in server.log()
+    assert PAGE_TOKEN not in server.log()  # a token that was set is never logged
+
+
+async def test_the_api_needs_the_page_token_before_anything_starts(fakes, page_server):
+    pc, body = await real_offer()
+    body["request_data"] = {"caller": "+18605550111"}  # the owner's number: same credential
+    try:
+        async with httpx.AsyncClient(base_url=page_server.url, timeout=10) as http:
+            for headers, status in [
+                ({}, 401),
+                ({"Authorization": "Bearer wrong-token"}, 403),
+                ({"Authorization": f"Basic {PAGE_TOKEN}"}, 401),
+            ]:
+                offer = await http.post("/api/offer", json=body, headers=headers)
+                assert offer.status_code == status, offer.text
+                patch = {"pc_id": "x", "candidates": []}
+                assert (await http.patch("/api/offer", json=patch, headers=headers)).status_code == status
+                assert (await http.get("/api/profiles", headers=headers)).status_code == status
+            # Checked before the body is read: junk without the token is 401, not 422.
+            junk = await http.post("/api/offer", content=b"{not json", headers={})
+            assert junk.status_code == 401
+            # The page and its assets are code, not a credential.
+            assert (await http.get("/")).status_code == 200
+            assert (await http.get("/web/app.js")).status_code == 200
+        await asyncio.sleep(1.0)
+        assert page_server.rows("SELECT id FROM calls") == []
+        assert provider_sessions(fakes) == 0 and fakes.openai.requests == []
+    finally:
+        await pc.close()
+
+
+async def test_page_calls_over_the_concurrency_cap_get_429(fakes, page_server):
+    first_pc, first = await real_offer()
+    second_pc, second = await real_offer()
+    try:
+        async with httpx.AsyncClient(base_url=page_server.url, timeout=20, headers=AUTH) as http:
+            ok = await http.post("/api/offer", json=first)
+            assert ok.status_code == 200, ok.text
+            call_id = ok.json()["call_id"]
+            for _ in range(50):  # the call opens its provider sessions at once
+                if provider_sessions(fakes) >= 2:
+                    break
+                await asyncio.sleep(0.1)
+            sessions = provider_sessions(fakes)
+            assert sessions >= 2
+            over = await http.post("/api/offer", json=second)
+        assert over.status_code == 429
+        assert "at once" in over.json()["detail"] and "1" in over.json()["detail"]
+        await asyncio.sleep(1.0)
+        assert [r["id"] for r in page_server.rows("SELECT id FROM calls")] == [call_id]
+        assert provider_sessions(fakes) == sessions
+    finally:
+        await first_pc.close()
+        await second_pc.close()
+
+
+async def test_page_calls_over_the_per_minute_cap_get_429_and_a_logged_token_works(
+    fakes, server_factory
+):
+    # No TEST_PAGE_TOKEN: the server makes one and logs the page's URL with it, once.
+    server = server_factory(
+        test_page_enabled="true", test_page_max_calls="5", test_page_calls_per_minute="1"
+    )
+    urls = re.findall(r"open (http://\S+/#token=(\S+))", server.log())
+    assert len(urls) == 1
+    auth = {"Authorization": f"Bearer {urls[0][1]}"}
+    first_pc, first = await real_offer()
+    second_pc, second = await real_offer()
+    try:
+        async with httpx.AsyncClient(base_url=server.url, timeout=20, headers=auth) as http:
+            ok = await http.post("/api/offer", json=first)
+            assert ok.status_code == 200, ok.text
+            over = await http.post("/api/offer", json=second)
+        assert over.status_code == 429 and "this minute" in over.json()["detail"]
+        await asyncio.sleep(1.0)
+        assert [r["id"] for r in server.rows("SELECT id FROM calls")] == [ok.json()["call_id"]]
+    finally:
+        await first_pc.close()
+        await second_pc.close()
 
 
 def rerun_inside(prefix: list[str], nodeid: str) -> None:
@@ -179,7 +297,7 @@ def test_webrtc_page(fakes, server_factory, chromium, tmp_path, request):
         ],
         default=Text("Sorry, could you say that again?"),
     )
-    server = server_factory()
+    server = page_on(server_factory)
     mic = padded_wav(audio.path("book_tomorrow_48k.wav"), tmp_path / "mic.wav", LEAD_SILENCE_SECS)
     ARTIFACTS.mkdir(exist_ok=True)
     call_id, pair, console = asyncio.run(call_from_the_page(fakes, server, chromium, mic))
@@ -210,7 +328,10 @@ async def call_from_the_page(fakes, server, chromium: Path, mic: Path):
         console: list[str] = []
         page.on("console", lambda m: console.append(f"{m.type}: {m.text}"))
         try:
-            await page.goto(server.url)
+            await page.goto(f"{server.url}/#token={PAGE_TOKEN}")
+            # The page keeps the token for its requests and takes it out of the address bar.
+            await expect(page.locator("#connect")).to_be_enabled(timeout=10_000)
+            assert PAGE_TOKEN not in page.url
 
             # Controls: a profile other than the server's own, and a caller ID.
             await page.select_option("#profile", "riverside_dental")

@@ -16,7 +16,7 @@ import psutil
 import pytest
 
 from tests.fakes.openai import ScriptedLLM, Text
-from tests.server_proc import listens_on, port_of, worker_processes
+from tests.server_proc import METRICS_HEADERS, listens_on, port_of, worker_processes
 from tests.test_call_path import _rejected, new_caller, wait_for_status
 
 CALLS = 12
@@ -84,7 +84,8 @@ async def test_calls_spread_over_workers_that_share_tokens_idempotency_and_metri
     async with httpx.AsyncClient() as http:
         texts = []
         for _ in range(6):
-            response = await http.get(server.url + "/metrics", headers={"Connection": "close"})
+            headers = {"Connection": "close"} | METRICS_HEADERS
+            response = await http.get(server.url + "/metrics", headers=headers)
             texts.append(response.text)
     for text in texts:
         assert _metric(text, 'receptionist_calls_total{status="ABANDONED"}') == CALLS

@@ -1,6 +1,10 @@
 // The receptionist's WebRTC test page: plain RTCPeerConnection against Pipecat's SmallWebRTC
 // endpoints (POST / PATCH /api/offer), no libraries and no build step, so it works offline.
 //
+// Access: every /api request carries the page token (Authorization: Bearer). It arrives once in
+// the URL the server logs at start-up (…/#token=…; a fragment is never sent to the server), is
+// kept in sessionStorage for this tab, and is removed from the address bar at once.
+//
 // Media: one audio transceiver (the microphone out, the receptionist in). Events from the call
 // (transcript, tool calls, latency, the end) arrive on the data channel as
 // {"type": "receptionist-event", "kind": ..., "data": ...}.
@@ -20,6 +24,8 @@
   const GATHER_WAIT_MS = 1500;
   const DISCONNECT_GRACE_MS = 5000;
   const STORAGE_KEY = "receptionist-test-page";
+  const TOKEN_KEY = "receptionist-test-page-token";
+  const token = takeToken();
 
   let iceServers = [];
   let call = null; // {pc, channel, stream, pcId, callId, pending: [], offerSent, ended}
@@ -28,12 +34,28 @@
 
   // ---- setup ---------------------------------------------------------------------------------
 
+  function takeToken() {
+    const fromUrl = new URLSearchParams(location.hash.slice(1)).get("token")
+      || new URLSearchParams(location.search).get("token");
+    if (fromUrl) {
+      sessionStorage.setItem(TOKEN_KEY, fromUrl);
+      history.replaceState(null, "", location.pathname);
+    }
+    return sessionStorage.getItem(TOKEN_KEY) || "";
+  }
+
+  function api(path, options = {}) {
+    const headers = { ...(options.headers || {}), Authorization: `Bearer ${token}` };
+    return fetch(path, { ...options, headers });
+  }
+
   async function init() {
     const saved = JSON.parse(localStorage.getItem(STORAGE_KEY) || "{}");
     ui.caller.value = saved.caller || "";
     try {
-      const response = await fetch("/api/profiles");
-      if (!response.ok) throw new Error(`HTTP ${response.status}`);
+      if (!token) throw new Error("this page needs its token: open the URL the server logged at start-up (…/#token=…)");
+      const response = await api("/api/profiles");
+      if (!response.ok) throw new Error(await errorText(response));
       const config = await response.json();
       iceServers = config.ice_servers || [];
       for (const p of config.profiles) {
@@ -95,7 +117,7 @@
     await gathered(pc, GATHER_WAIT_MS);
     if (current.ended) return;
     current.offerSent = true;
-    const response = await fetch("/api/offer", {
+    const response = await api("/api/offer", {
       method: "POST",
       headers: { "Content-Type": "application/json" },
       body: JSON.stringify({
@@ -137,7 +159,7 @@
   async function flushCandidates() {
     if (!call || !call.pcId || call.pending.length === 0) return;
     const candidates = call.pending.splice(0);
-    await fetch("/api/offer", {
+    await api("/api/offer", {
       method: "PATCH",
       headers: { "Content-Type": "application/json" },
       body: JSON.stringify({ pc_id: call.pcId, candidates }),

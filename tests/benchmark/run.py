@@ -51,7 +51,13 @@ import psutil
 
 from tests import server_proc
 from tests.benchmark.load import CallResult, run_call
-from tests.server_proc import PUBLIC_BASE_URL, RunningServer, listens_on, start_server
+from tests.server_proc import (
+    METRICS_HEADERS,
+    PUBLIC_BASE_URL,
+    RunningServer,
+    listens_on,
+    start_server,
+)
 
 VAD_STOP_S = 0.2  # VADParams(stop_secs) in pipelines/receptionist.py
 PROFILES: dict[str, dict[str, tuple[float, float]]] = {
@@ -304,7 +310,7 @@ async def run_level(profile_name: str, n_calls: int, opts: Options, tmp: Path) -
         procs = server_tree(server)
         idle_rss, idle_pss = tree_rss(procs)
         async with httpx.AsyncClient() as http:
-            metrics_before = (await http.get(server.url + "/metrics")).text
+            metrics_before = (await http.get(server.url + "/metrics", headers=METRICS_HEADERS)).text
         cpu_before, wall_before = tree_cpu_s(procs), time.monotonic()
         per_proc_before = {p.pid: tree_cpu_s([p]) for p in procs}
         ours = [*procs, psutil.Process(fakes.proc.pid), psutil.Process()]
@@ -362,7 +368,7 @@ async def run_level(profile_name: str, n_calls: int, opts: Options, tmp: Path) -
         stop_lag.set()
         await asyncio.gather(sampling, lagging)
         async with httpx.AsyncClient() as http:
-            metrics_after = (await http.get(server.url + "/metrics")).text
+            metrics_after = (await http.get(server.url + "/metrics", headers=METRICS_HEADERS)).text
         fake_records = fakes.records(tmp)
         call_ids = {c.call_sid for c in calls}
         server_turns = [
