@@ -39,7 +39,6 @@ from starlette.datastructures import FormData
 
 from bot import access, metrics
 from bot.app_state import AppState, sweep
-from bot.call_session import CallSession
 from bot.config import Settings
 from bot.logging_setup import configure_logging
 from bot.media_stream import DropCounter, read_stream_start
@@ -315,20 +314,8 @@ async def twilio_stream(websocket: WebSocket) -> None:
         with contextlib.suppress(Exception):
             await websocket.close(code=1008, reason="invalid stream token")
         return
-    session = CallSession(
-        call_id=call.id,
-        transport="twilio",
-        caller=call.caller,
-        called=call.called,
-        profile=state.profile,
-        profile_name=state.profile_name,
-        settings=settings,
-        store=state.store,
-        twilio=state.twilio,
-        outbox=state.outbox,
-        alerts=state.alerts,
-        call_sid=start.call_sid,
-        calendar=state.calendar,
+    session = state.new_session(
+        call.id, transport="twilio", caller=call.caller, called=call.called, call_sid=start.call_sid
     )
     state.active_calls.add(call.id)
     try:

@@ -1,4 +1,4 @@
-"""What the server holds for its whole life: settings, profile, database, Twilio client."""
+"""What the server holds for its whole life: settings, its business, database, Twilio client."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ from pathlib import Path
 from loguru import logger
 
 from bot.alerts import EmergencyAlerts
+from bot.business import Business
+from bot.call_session import CallEvents, CallSession
 from bot.config import Settings
 from bot.outbox import Outbox
 from bot.profile import BusinessProfile, load_profile
-from bot.scheduling.backends import open_calendar
-from bot.scheduling.calendar import Calendar
 from bot.storage import Store
 from bot.twilio_rest import TwilioRest
 
@@ -31,15 +31,61 @@ class AppState:
     """Shared resources, created in the FastAPI lifespan."""
 
     settings: Settings
-    profile: BusinessProfile
-    profile_name: str
+    business: Business  # the business this server answers for
     store: Store
     twilio: TwilioRest | None
     stream_secret: str
     outbox: Outbox
     alerts: EmergencyAlerts
-    calendar: Calendar  # Google Calendar when configured, else the built-in SQLite calendar
     active_calls: set[str] = field(default_factory=set)
+    # Other profiles tried on the test page, built on first use: built-in calendar, no alerts.
+    _others: dict[str, Business] = field(default_factory=dict)
+
+    @property
+    def profile(self) -> BusinessProfile:
+        """The server's business profile."""
+        return self.business.profile
+
+    @property
+    def profile_name(self) -> str:
+        """The server's profile file stem."""
+        return self.business.name
+
+    async def business_named(self, name: str, profile: BusinessProfile) -> Business:
+        """The server's own business, or another profile as the test page uses it."""
+        if name == self.business.name:
+            return self.business
+        if name not in self._others:
+            self._others[name] = await Business.builtin(name, profile, self.store)
+        return self._others[name]
+
+    def new_session(
+        self,
+        call_id: str,
+        *,
+        transport: str,
+        caller: str | None,
+        called: str | None,
+        call_sid: str | None = None,
+        business: Business | None = None,
+        events: CallEvents | None = None,
+    ) -> CallSession:
+        """The session of one call: the only place a `CallSession` is put together."""
+        session = CallSession(
+            call_id=call_id,
+            transport=transport,
+            caller=caller,
+            called=called,
+            business=business or self.business,
+            settings=self.settings,
+            store=self.store,
+            twilio=self.twilio,
+            outbox=self.outbox,
+            call_sid=call_sid,
+        )
+        if events is not None:
+            session.events = events
+        return session
 
     @classmethod
     async def start(cls, settings: Settings) -> AppState:
@@ -56,19 +102,16 @@ class AppState:
             store, outbox, twilio, profile, ack_secs=settings.emergency_ack_secs
         )
         await alerts.setup()
-        calendar, _ = await open_calendar(
-            settings, profile, Path(settings.business_profile).stem, store
-        )
+        name = Path(settings.business_profile).stem
+        business = await Business.open(name, profile, settings, store, alerts)
         return cls(
             settings=settings,
-            profile=profile,
-            profile_name=Path(settings.business_profile).stem,
+            business=business,
             store=store,
             twilio=twilio,
             stream_secret=secret,
             outbox=outbox,
             alerts=alerts,
-            calendar=calendar,
         )
 
     async def stop(self) -> None:

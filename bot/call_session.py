@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from bot.alerts import EmergencyAlerts
+from bot.business import Business
 from bot.config import Settings
 from bot.outbox import Outbox
 from bot.profile import BusinessProfile
@@ -60,13 +61,11 @@ class CallSession:
     transport: str  # "twilio" or "webrtc"
     caller: str | None  # caller ID as E.164; spoofable, never proof of identity
     called: str | None
-    profile: BusinessProfile
-    profile_name: str  # file stem, stored on the call record
+    business: Business  # profile, calendar, ledger, FAQ index, alerting: shared by its calls
     settings: Settings
     store: Store
     twilio: TwilioRest | None  # None when Twilio REST is not configured
     outbox: Outbox | None = None  # SMS to the caller or the owner, outbox-first
-    alerts: EmergencyAlerts | None = None
     call_sid: str | None = None
     control: CallControl | None = None
     # Live view of the call (transcript, tool calls, latency) for the WebRTC test page.
@@ -87,12 +86,30 @@ class CallSession:
     emergency: bool = False
     # True only after caller ID matched an owner number AND the owner PIN was given.
     is_owner: bool = False
-    # Where bookings go (Google or built-in); None: the built-in calendar of this call's profile.
-    calendar: Calendar | None = None
     # Slots offered, bookings made and bookings proved in this call (see bot/scheduling/state.py).
     scheduling: SchedulingState = field(default_factory=SchedulingState)
     # Wrong PINs so far; at MAX_PIN_ATTEMPTS the call carries on as an ordinary caller.
     pin_attempts: int = 0
+
+    @property
+    def profile(self) -> BusinessProfile:
+        """The business's profile: hours, services, FAQ, emergency rules, owner numbers."""
+        return self.business.profile
+
+    @property
+    def profile_name(self) -> str:
+        """The profile's file stem, stored on the call record."""
+        return self.business.name
+
+    @property
+    def calendar(self) -> Calendar:
+        """Where this business's bookings go (Google or built-in)."""
+        return self.business.calendar
+
+    @property
+    def alerts(self) -> EmergencyAlerts | None:
+        """Who is alerted of an emergency; None: flagged on the call, nobody texted."""
+        return self.business.alerts
 
     async def emit(self, kind: str, data: dict[str, Any]) -> None:
         """Report something that happened on the call to whoever watches it live."""

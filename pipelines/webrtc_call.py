@@ -53,7 +53,6 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from bot import access
 from bot.access import CallCaps, Credential
 from bot.app_state import AppState
-from bot.call_session import CallSession
 from bot.config import DEFAULT_PROFILE, Settings
 from bot.pii import mask_phone
 from bot.profile import BusinessProfile, ProfileError, load_profile, to_e164
@@ -358,22 +357,15 @@ async def _start_call(
         message = {"type": "receptionist-event", "kind": kind, "data": data}
         connection.send_app_message(json.loads(json.dumps(message, default=str)))
 
-    session = CallSession(
-        call_id=call_id,
+    # Another profile on the page books in its own built-in calendar and alerts nobody: its
+    # owner is not this server's.
+    business = await state.business_named(profile_name, profile)
+    session = state.new_session(
+        call_id,
         transport="webrtc",
         caller=caller,
         called=profile.phone,
-        profile=profile,
-        profile_name=profile_name,
-        settings=state.settings,
-        store=state.store,
-        twilio=state.twilio,
-        outbox=state.outbox,
-        # Emergency alerts go to the owner of the server's own profile; for another profile
-        # they would reach the wrong business, so that call flags the emergency without alerting.
-        alerts=state.alerts if profile_name == state.profile_name else None,
-        # Another profile on the page books in its own built-in calendar, never the server's.
-        calendar=state.calendar if profile_name == state.profile_name else None,
+        business=business,
         events=to_page,
     )
     try:

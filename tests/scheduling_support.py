@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -9,6 +10,7 @@ from typing import Any
 
 import yaml
 
+from bot.business import Business
 from bot.call_session import CallSession
 from bot.config import DEFAULT_PROFILE, PROJECT_ROOT, Settings
 from bot.profile import BusinessProfile
@@ -61,20 +63,24 @@ async def new_session(
     call_sid: str = "CA" + "1" * 32,
     profile_name: str = "bristol_plumbing",
 ) -> CallSession:
-    """A call record and its session, with the scheduling clock pinned to `now`."""
+    """A call record and its session, with the scheduling clock pinned to `now`.
+
+    `calendar`: the business's calendar (with its ledger) instead of the built-in one.
+    """
     call_id, _ = await store.open_twilio_call(call_sid, caller, business.phone, profile_name)
+    shop = await Business.builtin(profile_name, business, store)
+    if calendar is not None:
+        shop = dataclasses.replace(shop, calendar=calendar)
     return CallSession(
         call_id=call_id,
         transport="twilio",
         caller=caller,
         called=business.phone,
-        profile=business,
-        profile_name=profile_name,
+        business=shop,
         settings=Settings(_env_file=None),
         store=store,
         twilio=None,
         outbox=outbox,
-        calendar=calendar,
         scheduling=SchedulingState(clock=fixed_clock(now)),
     )
 

@@ -6,6 +6,7 @@ from datetime import date
 
 import pytest
 
+from bot.business import Business
 from bot.call_session import CallSession
 from bot.config import DEFAULT_PROFILE, Settings
 from bot.profile import load_profile
@@ -28,10 +29,11 @@ class RecordingControl:
 async def session(tmp_path):
     store = await Store.open(tmp_path / "db.sqlite3")
     call_id, _ = await store.open_twilio_call("CA" + "1" * 32, "+18605550199", "+18605550100", "p")
+    business = await Business.builtin("bristol_plumbing", load_profile(DEFAULT_PROFILE), store)
     yield CallSession(
         call_id=call_id, transport="twilio", caller="+18605550199", called="+18605550100",
-        profile=load_profile(DEFAULT_PROFILE), profile_name="bristol_plumbing",
-        settings=Settings(_env_file=None), store=store, twilio=None, control=RecordingControl(),
+        business=business, settings=Settings(_env_file=None), store=store, twilio=None,
+        control=RecordingControl(),
     )
     await store.close()
 

@@ -3,25 +3,20 @@
 from __future__ import annotations
 
 import re
-import weakref
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, StringConstraints
 
 from bot.call_session import CallSession
 from bot.scheduling.availability import Slot
-from bot.scheduling.backends import builtin_key
-from bot.scheduling.calendar import SqliteCalendar
 from bot.scheduling.dates import When
 from bot.scheduling.errors import SchedulingError
-from bot.scheduling.ledger import Booking, Ledger
+from bot.scheduling.ledger import Booking
 from bot.scheduling.owner_view import bookings_in
 from bot.scheduling.service import Scheduler
 from bot.scheduling.state import Offered
-from bot.storage import Store
 from tools.base import error
 
-_READY: weakref.WeakSet[Store] = weakref.WeakSet()  # stores whose ledger tables exist
 MAX_CHANGES = 3  # reschedules, and cancellations, per call
 
 
@@ -64,18 +59,12 @@ BookingRef = Annotated[
 
 
 async def scheduler_for(session: CallSession) -> Scheduler:
-    """The call's scheduler: the server's calendar, or this profile's built-in one."""
-    ledger = Ledger(session.store)
-    if session.store not in _READY:
-        await ledger.setup()
-        _READY.add(session.store)
-    calendar = session.calendar or SqliteCalendar(
-        ledger, session.profile, builtin_key(session.profile_name)
-    )
+    """The call's scheduler over its business's calendar and ledger, on the call's clock."""
+    business = session.business
     return Scheduler(
-        session.profile,
-        calendar,
-        ledger,
+        business.profile,
+        business.calendar,
+        business.ledger,
         outbox=session.outbox,
         clock=session.scheduling.clock,
     )
@@ -132,5 +121,5 @@ async def owner_bookings(
         when = scheduler.parse_when(words)
     except SchedulingError as exc:
         return exc.spoken
-    found = await bookings_in(Ledger(session.store), scheduler.calendar.key, when, session.profile)
+    found = await bookings_in(session.business.ledger, scheduler.calendar.key, when, session.profile)
     return when, found, scheduler

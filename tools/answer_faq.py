@@ -7,7 +7,6 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from bot.call_session import CallSession
-from bot.knowledge import KnowledgeBase
 from tools.base import Tool
 
 
@@ -20,20 +19,9 @@ class _Args(BaseModel):
     ]
 
 
-_INDEXES: dict[int, KnowledgeBase] = {}
-
-
-def _index(session: CallSession) -> KnowledgeBase:
-    # Profiles are immutable for the process's life, so one index per profile object suffices.
-    key = id(session.profile)
-    if key not in _INDEXES:
-        _INDEXES[key] = KnowledgeBase.from_profile(session.profile)
-    return _INDEXES[key]
-
-
 async def handle(session: CallSession, args: _Args) -> dict[str, Any]:
     """Return the passages relevant to the caller's question, or say there are none."""
-    hits = _index(session).search(args.question)
+    hits = session.business.knowledge.search(args.question)
     if not hits:
         return {
             "ok": False,
