@@ -54,7 +54,7 @@ from bot.twilio_webhook import (
     voicemail_twiml,
 )
 from bot.webhook_origin import account_matches, deployment_numbers, foreign_reason
-from pipelines import shared_models
+from pipelines.pipecat_internals import shared_models
 from pipelines.twilio_call import run_twilio_call
 from pipelines.webrtc_call import close_webrtc, mount_test_page
 

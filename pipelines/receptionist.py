@@ -41,15 +41,15 @@ from bot.metrics import ACTIVE_CALLS, CALLS_ENDED
 from bot.owner_auth import pin_matches
 from bot.prompts import build_system_prompt
 from bot.twilio_webhook import transfer_twiml
-from pipelines.call_worker import CallWorker
 from pipelines.caller_audio_stop import CallerAudioStop
 from pipelines.emergency_watch import EmergencyWatcher
 from pipelines.latency import latency_observer
 from pipelines.llm_fallback import LLMFallback, LLMGate
 from pipelines.owner_pin_gate import OwnerPinGate
+from pipelines.pipecat_internals.call_worker import CallWorker
+from pipelines.pipecat_internals.shared_models import SharedSileroVADAnalyzer
+from pipelines.pipecat_internals.speculative_turn import SpeculativeSmartTurn
 from pipelines.services import make_llm, make_stt, make_tts
-from pipelines.shared_models import SharedSileroVADAnalyzer
-from pipelines.speculative_turn import SpeculativeSmartTurn
 from pipelines.tool_adapter import function_schemas
 from tools import tools_for
 
@@ -283,7 +283,6 @@ class CallRunner:
             limit.cancel()
             heartbeat.cancel()
             self._fallback.stop()
-            await _close_llm_client(self._llm)
             ACTIVE_CALLS.dec()
             if self._end_task:
                 self._end_task.cancel()
@@ -397,13 +396,3 @@ def _opening_messages(session: CallSession) -> list[dict]:
             "it (spoken, or typed on the keypad followed by #) and use verify_owner_pin."
         )
     return [{"role": "developer", "content": note}]
-
-
-async def _close_llm_client(llm) -> None:
-    """Pipecat leaves each OpenAI service's HTTP client open; one per call would leak sockets."""
-    client = getattr(llm, "_client", None)
-    if client is not None:
-        try:
-            await client.close()
-        except Exception as exc:
-            logger.debug("closing the LLM client failed: {}", type(exc).__name__)

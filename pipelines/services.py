@@ -6,13 +6,17 @@ self-hosted service, or the tests' loopback fakes.
 
 from __future__ import annotations
 
+import asyncio
+import weakref
+from typing import Any
+
 from pipecat.services.cartesia.tts import CartesiaTTSService
 from pipecat.services.deepgram.stt import DeepgramSTTService
 from pipecat.services.openai.llm import OpenAILLMService
 from pipecat.transcriptions.language import Language
 
 from bot.config import Settings
-from pipelines.phrase_cache import PhraseCachingCartesiaTTS
+from pipelines.pipecat_internals.phrase_cache import PhraseCachingCartesiaTTS
 
 
 def make_stt(settings: Settings, *, call_id: str) -> DeepgramSTTService:
@@ -31,10 +35,36 @@ def make_stt(settings: Settings, *, call_id: str) -> DeepgramSTTService:
     )
 
 
+class SharedClientOpenAILLMService(OpenAILLMService):
+    """The OpenAI service with one HTTP client per process (per event loop), not one per call.
+
+    Pipecat builds an `AsyncOpenAI` per service and never closes it: a connection pool and a TLS
+    handshake per call, and sockets left open. `create_client` is Pipecat's hook for choosing the
+    client; the one returned here is shared by every call on this event loop, and its pool keeps
+    connections to the model warm between calls.
+    """
+
+    _clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[Any, Any], Any]] = (
+        weakref.WeakKeyDictionary()
+    )
+
+    def create_client(self, api_key=None, base_url=None, **kwargs):  # type: ignore[no-untyped-def]
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # built outside a loop: nothing to share with
+            return super().create_client(api_key=api_key, base_url=base_url, **kwargs)
+        clients = self._clients.setdefault(loop, {})
+        client = clients.get((api_key, base_url))
+        if client is None or client.is_closed():
+            client = super().create_client(api_key=api_key, base_url=base_url, **kwargs)
+            clients[(api_key, base_url)] = client
+        return client
+
+
 def make_llm(settings: Settings, *, system_prompt: str) -> OpenAILLMService:
     """OpenAI Chat Completions (or any compatible server at OPENAI_BASE_URL)."""
     assert settings.openai_api_key is not None
-    return OpenAILLMService(
+    return SharedClientOpenAILLMService(
         api_key=settings.openai_api_key.get_secret_value(),
         base_url=settings.openai_base_url,
         settings=OpenAILLMService.Settings(

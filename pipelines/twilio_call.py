@@ -9,9 +9,9 @@ from bot.call_session import CallSession
 from bot.media_stream import DropCounter, StreamStart
 from bot.metrics import MALFORMED_FRAMES
 from bot.twilio_rest import TwilioUnavailable
+from pipelines.pipecat_internals.twilio_transport import TwilioWebsocketTransport
 from pipelines.receptionist import CallRunner
 from pipelines.twilio_serializer import GuardedTwilioSerializer
-from pipelines.twilio_transport import TwilioWebsocketTransport
 
 # Twilio streams 8 kHz μ-law. Running the pipeline at 8 kHz avoids resampling, and each 20 ms
 # packet becomes one frame at once instead of 100 ms resampler bursts.

@@ -33,7 +33,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import aioice.ice
 from fastapi import APIRouter, FastAPI, HTTPException, Request, Response
 from fastapi.responses import FileResponse
 from fastapi.routing import APIRoute
@@ -56,6 +55,7 @@ from bot.app_state import AppState
 from bot.config import DEFAULT_PROFILE, Settings
 from bot.pii import mask_phone
 from bot.profile import BusinessProfile, ProfileError, load_profile, to_e164
+from pipelines.pipecat_internals.aioice_loopback import offer_loopback_candidates
 from pipelines.receptionist import CallRunner
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "bot" / "web"
@@ -180,7 +180,7 @@ class WebRTCCalls:
         """Build from settings: ICE servers, and the profiles in `bot/profiles/`."""
         ice_servers = state.settings.webrtc_ice_servers
         if not ice_servers:
-            _offer_loopback_candidates()
+            offer_loopback_candidates()
         return cls(
             handler=SmallWebRTCRequestHandler(ice_servers=[IceServer(urls=u) for u in ice_servers]),
             ice_servers=ice_servers,
@@ -211,29 +211,6 @@ def _choosable_profiles(state: AppState) -> dict[str, BusinessProfile]:
         except ProfileError:
             logger.warning("profile {} is invalid; the test page will not offer it", path.name)
     return profiles
-
-
-def _offer_loopback_candidates() -> None:
-    """Make aiortc offer 127.0.0.1 as a host candidate, besides the usual addresses.
-
-    aioice never gathers 127.0.0.1 (`aioice.ice.get_host_addresses` filters it out), so a bot on
-    a machine or network namespace whose only interface is `lo` offers no candidate and ICE
-    cannot start; a headless browser that is only allowed loopback
-    (`--allow-loopback-in-peer-connection`) then has nothing to pair with. aioice has no option
-    for this, so its module function is wrapped. The wrap is process-wide, which is acceptable
-    because this server has no other aiortc peers, and it is applied only when no ICE servers are
-    configured (loopback use); the extra candidate is harmless to a browser elsewhere.
-    """
-    original: Callable[[bool, bool], list[str]] = aioice.ice.get_host_addresses
-    if getattr(original, "offers_loopback", False):
-        return
-
-    def with_loopback(use_ipv4: bool, use_ipv6: bool) -> list[str]:
-        addresses = original(use_ipv4, use_ipv6)
-        return [*addresses, "127.0.0.1"] if use_ipv4 and "127.0.0.1" not in addresses else addresses
-
-    with_loopback.offers_loopback = True  # type: ignore[attr-defined]
-    aioice.ice.get_host_addresses = with_loopback
 
 
 # ---- routes ----------------------------------------------------------------------------------

@@ -8,7 +8,11 @@ from pipecat.pipeline.pipeline import Pipeline
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 from pipecat.workers.runner import WorkerRunner
 
-from pipelines.call_worker import CallWorker, LeanWorkerObserver, listens_to_processing
+from pipelines.pipecat_internals.call_worker import (
+    CallWorker,
+    LeanWorkerObserver,
+    listens_to_processing,
+)
 
 
 class Passthrough(FrameProcessor):

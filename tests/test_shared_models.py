@@ -7,7 +7,7 @@ from pipecat.audio.turn.smart_turn.local_smart_turn_v3 import LocalSmartTurnAnal
 from pipecat.audio.vad.silero import SileroVADAnalyzer
 from pipecat.audio.vad.vad_analyzer import VADParams, VADState
 
-from pipelines.shared_models import (
+from pipelines.pipecat_internals.shared_models import (
     SharedSileroVADAnalyzer,
     SharedSmartTurnAnalyzer,
     silero_session,

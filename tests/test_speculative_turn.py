@@ -7,8 +7,11 @@ from pipecat.audio.turn.base_turn_analyzer import EndOfTurnState
 from pipecat.audio.turn.smart_turn.base_smart_turn import SmartTurnParams
 from pipecat.audio.vad.vad_analyzer import VADParams, VADState
 
-from pipelines.shared_models import SharedSileroVADAnalyzer, SharedSmartTurnAnalyzer
-from pipelines.speculative_turn import SpeculativeSmartTurn
+from pipelines.pipecat_internals.shared_models import (
+    SharedSileroVADAnalyzer,
+    SharedSmartTurnAnalyzer,
+)
+from pipelines.pipecat_internals.speculative_turn import SpeculativeSmartTurn
 from tests import audio
 from tests.fakes.dsp import ulaw_to_pcm16
 

@@ -21,7 +21,10 @@ from pipecat.audio.vad.vad_analyzer import VADState
 from pipecat.metrics.metrics import MetricsData
 
 from bot.metrics import SMART_TURN_EARLY
-from pipelines.shared_models import SharedSileroVADAnalyzer, SharedSmartTurnAnalyzer
+from pipelines.pipecat_internals.shared_models import (
+    SharedSileroVADAnalyzer,
+    SharedSmartTurnAnalyzer,
+)
 
 # Two 32 ms VAD windows of quiet: gaps between words are mostly shorter, and the inference (about
 # 65 ms on an idle core) still ends before the 0.2 s stop window does.

@@ -30,6 +30,8 @@ from pipecat.audio.turn.smart_turn.local_smart_turn_v3 import LocalSmartTurnAnal
 from pipecat.audio.vad.silero import SileroOnnxModel, SileroVADAnalyzer
 from pipecat.audio.vad.vad_analyzer import VADAnalyzer, VADParams, VADState
 
+from pipelines.pipecat_internals import tls
+
 # A VAD window quieter than this (RMS of 16-bit samples, -55 dBFS) is scored as no speech without
 # running Silero. Telephone speech is around -26 dBFS and its quiet syllables above -45; line and
 # comfort noise sit at -60 to -70. Such a window could not pass the VAD's volume gate (min_volume
@@ -94,7 +96,7 @@ def warm_up() -> None:
     """Load both models now (at start-up) rather than on the first call's event loop."""
     silero_session()
     smart_turn_session()
-    share_default_tls_contexts()
+    tls.share_default_tls_contexts()
 
 
 class SharedSileroVADAnalyzer(SileroVADAnalyzer):
@@ -154,41 +156,3 @@ class SharedSmartTurnAnalyzer(LocalSmartTurnAnalyzerV3):
     async def cleanup(self) -> None:
         """Nothing of the call's to release: the session and thread belong to the process."""
         await BaseTurnAnalyzer.cleanup(self)
-
-
-def share_default_tls_contexts() -> None:
-    """Build the default certificate-verifying TLS context once per HTTP library, not per call.
-
-    Every call builds a Deepgram client (httpx) and an OpenAI client (httpx2), and each builds a
-    fresh `ssl.SSLContext`, parsing the whole CA bundle: about 40 ms of CPU each, on the event
-    loop, so every other call's audio stalls while a new call starts. The default context
-    (verify=True, no client certificate) is the same every time; only that case is shared.
-    Clients here never enable HTTP/2, so the ALPN list httpcore sets on connect is the same too.
-    """
-    import httpx._transports.default as httpx_default
-
-    modules = [httpx_default]
-    try:
-        import httpx2._transports.default as httpx2_default
-
-        modules.append(httpx2_default)
-    except ImportError:  # older openai SDKs use httpx
-        pass
-    for module in modules:
-        original = module.create_ssl_context
-        if getattr(original, "_shared", False):
-            continue
-
-        @cache
-        def _default(trust_env: bool, _create=original):  # type: ignore[no-untyped-def]
-            return _create(verify=True, cert=None, trust_env=trust_env)
-
-        def create_ssl_context(
-            verify=True, cert=None, trust_env=True, _create=original, _default=_default
-        ):  # type: ignore[no-untyped-def]
-            if verify is True and cert is None:
-                return _default(trust_env)
-            return _create(verify=verify, cert=cert, trust_env=trust_env)
-
-        create_ssl_context._shared = True  # type: ignore[attr-defined]
-        module.create_ssl_context = create_ssl_context
