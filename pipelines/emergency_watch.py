@@ -6,8 +6,9 @@ turn ends and whatever the LLM decides to do. Triage is `bot.triage.assess`:
   this very turn already follows them) and the owner is alerted at once, with phone escalation.
 - POSSIBLE: only guidance goes ahead of the transcript: ask one short confirming question, then
   call `flag_emergency` or `not_an_emergency`. If neither comes by `llm_stall_secs` after the
-  caller's next turn, or by `emergency_confirm_secs` after the words (a stalled LLM), or the call
-  ends first, the owner is texted anyway ("unconfirmed"), without phone calls.
+  caller's next turn ends (from then on only that clock counts), or by `emergency_confirm_secs`
+  after the words when the caller has not answered (a stalled LLM asks nothing), or the call ends
+  first, the owner is texted anyway ("unconfirmed"), without phone calls.
 Every alert stores what was heard, the outcome and the cues (`bot.alerts.Triage`).
 """
 
@@ -138,6 +139,8 @@ class EmergencyTriage:
         if pending is None or pending.answer_timer is not None:
             return
         if session.caller_turns >= pending.turns_before + 2:
+            if pending.timer is not None:
+                pending.timer.cancel()  # the caller answered: from now the LLM's clock counts
             pending.answer_timer = self._background(
                 self._expire(pending, session.settings.llm_stall_secs)
             )
