@@ -5,7 +5,7 @@ import pytest
 from bot.config import DEFAULT_PROFILE
 from bot.profile import load_profile
 from bot.triage import Outcome, assess, confirm_question
-from tests.emergency_eval import files, score
+from tests.emergency_eval import files, load, score
 
 PLUMBING = load_profile(DEFAULT_PROFILE)
 DENTAL = load_profile(DEFAULT_PROFILE.parent / "riverside_dental.yaml")
@@ -110,8 +110,16 @@ def test_only_english_is_supported_and_the_error_says_so():
 def test_labelled_sentences_meet_the_issue_thresholds(path):
     """The issue's bar on the hand-labelled sets (print them: `python -m tests.emergency_eval`)."""
     s = score(path)
-    assert s.counts["none"] + s.real >= 110, "each profile keeps a large labelled set"
     assert s.false_alarm_rate <= 0.03, s.false_alarms
     assert s.life_missed == [], s.life_missed
     assert s.wrong_evacuation == [], s.wrong_evacuation
     assert s.caught_rate >= 0.98, s.missed
+
+
+def test_each_shipped_profile_has_at_least_150_labelled_sentences():
+    totals: dict[str, int] = {}
+    for path in files(heldout=True):
+        profile, rows = load(path)
+        totals[profile] = totals.get(profile, 0) + len(rows)
+    assert set(totals) == {"bristol_plumbing.yaml", "riverside_dental.yaml"}
+    assert min(totals.values()) >= 150, totals
