@@ -38,6 +38,10 @@ def dental(text: str):
         ("my boiler is leaking all over the floor", CERTAIN, False),
         ("it's coming through the ceiling", CERTAIN, False),
         ("the pipe broke", POSSIBLE, False),
+        # negation does not reach across "and": the spraying is real
+        ("The valve won't turn and the pipe is still spraying.", CERTAIN, False),
+        # "a bit" never talks the detector out of danger to life
+        ("I can smell gas and I feel a bit dizzy", CERTAIN, True),
         ("We fixed the flooding ourselves but now the pipe is leaking again", POSSIBLE, False),
     ],
 )

@@ -176,6 +176,7 @@ class LanguageRules:
     split_pairs: frozenset[tuple[str, str]]  # and these two-token splits: ("and", "now")
     negators: frozenset[str]
     negation_window: int
+    scope_ends: frozenset[str]  # negation does not reach back past these ("," "and")
     not_negating: tuple[Pattern, ...]  # "won't stop", "can't breathe": the "not" is the emergency
     masks: tuple[Pattern, ...]  # phrases that never count as concepts ("no water damage")
     ing_stop: frozenset[str]  # -ing words that are not verbs (ceiling, morning, filling)
@@ -188,6 +189,7 @@ class LanguageRules:
 # Cue names a language must define.
 SEGMENT_SUPPRESSORS = ("hypothetical", "minor")  # rule a concept out, whatever else is said
 OVERRIDABLE = ("question", "past", "reported")  # rule it out unless it is said to be happening now
+LIFE_IGNORES = ("minor",)  # cues too weak to rule out danger to life
 CUE_NAMES = (*SEGMENT_SUPPRESSORS, *OVERRIDABLE, "resolved", "utterance", "now", "intense")
 
 
@@ -254,7 +256,7 @@ def _negated(
     chunk_start = start
     while (
         chunk_start > 0
-        and tokens[chunk_start - 1] != ","
+        and tokens[chunk_start - 1] not in lang.scope_ends
         and start - chunk_start < lang.negation_window
     ):
         chunk_start -= 1
@@ -290,7 +292,8 @@ def assess_with(lang: LanguageRules, text: str, rules: Emergency, kind: str) -> 
                     if masked.intersection(used):
                         continue
                     reason = _ruled_out(
-                        lang, seg, start, end, used, exempt, utterance_cue, resolved_later
+                        lang, seg, start, end, used, exempt, utterance_cue, resolved_later,
+                        concept.strength == "life",
                     )
                     if reason:
                         ruled_out.append(f"{concept.name}: {reason}")
@@ -309,11 +312,14 @@ def assess_with(lang: LanguageRules, text: str, rules: Emergency, kind: str) -> 
     )
 
 
-def _ruled_out(lang, seg, start, end, used, exempt, utterance_cue, resolved_later) -> str:
+def _ruled_out(lang, seg, start, end, used, exempt, utterance_cue, resolved_later, life) -> str:
+    """Why this concept is not happening now, or "". Danger to life is only ruled out by words
+    that say so plainly (negation, a question, the past, someone else, "if"): "a bit" or "gone
+    down" never talk the detector out of it."""
     if _negated(lang, seg.tokens, start, end, used, exempt):
         return "negated"
     for name in SEGMENT_SUPPRESSORS:
-        if name in seg.cues:
+        if name in seg.cues and not (life and name in LIFE_IGNORES):
             return name
     if utterance_cue:
         return "just asking"
@@ -322,7 +328,7 @@ def _ruled_out(lang, seg, start, end, used, exempt, utterance_cue, resolved_late
     for name in OVERRIDABLE:
         if name in seg.cues:
             return name
-    if resolved_later:
+    if resolved_later and not life:
         return "resolved"
     return ""
 

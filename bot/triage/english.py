@@ -365,6 +365,7 @@ RULES = LanguageRules(
     split_pairs=frozenset({("and", "now"), (",", "now"), ("but", "now"), ("so", "now")}),
     negators=frozenset({"no", "not", "never", "without", "nothing", "none", "nor", "neither"}),
     negation_window=4,
+    scope_ends=frozenset({",", "and", "so", "then", "because"}),
     not_negating=NOT_NEGATING,
     masks=MASKS,
     ing_stop=ING_STOP,
