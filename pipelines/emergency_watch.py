@@ -146,13 +146,13 @@ class EmergencyTriage:
             )
 
     async def close(self) -> None:
-        """The call is over: a possible emergency nobody ruled out still reaches the owner."""
+        """The call is over: a possible emergency nobody ruled out still reaches the owner.
+
+        Alerts already under way are left to finish; only the waiting timers stop.
+        """
         pending = self._pending
         if pending is not None:
             await self._unconfirmed(pending)
-        for task in list(self._tasks):
-            if task is not asyncio.current_task():
-                task.cancel()
 
     # ---- internals ------------------------------------------------------------------------------
 

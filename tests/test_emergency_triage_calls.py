@@ -270,3 +270,28 @@ async def test_an_owner_reply_naming_one_of_two_alerts_acknowledges_only_that_on
         lambda: len(replies_to_owner(fakes)) == 2, timeout=5, what="second reply"
     )
     assert f"Acknowledged alert A{second}" in replies_to_owner(fakes)[1]
+
+
+async def test_a_caller_who_hangs_up_on_a_possible_emergency_still_reaches_the_owner(
+    fakes, triage_server
+):
+    fakes.openai.responder = ScriptedLLM([], default=Text("Is water coming in right now?"))
+    caller = await answered_call(fakes, triage_server, [POSSIBLE])
+    await first_line(caller)
+    await caller.hangup()
+    await caller.wait_for(lambda: call_sms(fakes, caller), timeout=5, what="alert at hang-up")
+    assert "POSSIBLE EMERGENCY" in call_sms(fakes, caller)[0]["form"]["Body"]
+    assert triage_rows(triage_server, caller)[0]["outcome"] == "unconfirmed"
+
+
+async def test_a_negated_gas_mention_never_gets_the_evacuation_script(fakes, triage_server):
+    said = "No gas smell or anything, I just want the boiler serviced."
+    fakes.openai.responder = ScriptedLLM([], default=Text("Sure, when would suit you?"))
+    caller = await answered_call(fakes, triage_server, [said])
+    await first_line(caller)
+    await caller.wait_for_bot_silence(quiet_s=0.8, timeout=20, voiced_only=True)
+    spoken = " ".join(s["text"] for s in fakes.cartesia.synthesized)
+    assert "when would suit you" in spoken
+    assert "call 911" not in spoken and "leave the building" not in spoken
+    assert call_sms(fakes, caller) == []
+    await caller.hangup()
