@@ -7,12 +7,14 @@ The numbers printed per file (and the thresholds the issue sets):
 - wrong evacuation: non-emergencies (negated, past, asked about...) given the life-threatening
   script (0); "emerg->life" counts real emergencies given it (not a failure, reported);
 - caught: real emergencies (emergency or life) found CERTAIN or POSSIBLE (>= 98%).
-`--heldout` adds the held-out files, which are never used for tuning; `-v` lists every miss.
+`--heldout` adds the held-out files, which are never used for tuning; `-v` lists every miss;
+`--speed` prints the time one transcript takes (triage runs on the event loop of a live call).
 """
 
 from __future__ import annotations
 
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -106,9 +108,29 @@ def table(scores: list[Score]) -> str:
     return "\n".join(lines)
 
 
+def speed(paths: list[Path], rounds: int = 3) -> str:
+    """Mean and worst time of one `assess` call over every labelled sentence."""
+    times = []
+    for path in paths:
+        profile_file, rows = load(path)
+        profile = load_profile(DEFAULT_PROFILE.parent / profile_file)
+        for _ in range(rounds):
+            for row in rows:
+                start = time.perf_counter()
+                assess(row["text"], profile.emergency, kind=profile.kind)
+                times.append(time.perf_counter() - start)
+    times.sort()
+    return (
+        f"triage time per transcript over {len(times)} runs: mean {sum(times) / len(times) * 1000:.2f} ms, "
+        f"p99 {times[int(len(times) * 0.99)] * 1000:.2f} ms, max {times[-1] * 1000:.2f} ms"
+    )
+
+
 def main(argv: list[str]) -> int:
     scores = [score(p) for p in files("--heldout" in argv)]
     print(table(scores))
+    if "--speed" in argv:
+        print(speed(files(heldout=True)))
     if "-v" in argv:
         for s in scores:
             for title, items in (

@@ -79,13 +79,28 @@ class Pattern:
         if not items or items[0].kind != "words":
             raise ValueError(f"pattern must start with words: {source!r}")
         self._items = tuple(items)
+        # For a quick "cannot match" test: each words item needs one of these first tokens in the
+        # sentence (None when an alternative starts with a wildcard, which any token may match).
+        self._needs = tuple(
+            None
+            if any(alt[0].endswith("*") or alt[0] == "{ING}" for alt in item.alts)
+            else frozenset(alt[0] for alt in item.alts)
+            for item in items
+            if item.kind == "words"
+        )
+        self._first = self._needs[0]
 
     def find(
         self, tokens: list[str], ing_stop: frozenset[str]
     ) -> list[tuple[int, int, tuple[int, ...]]]:
         """Every (start, end, used token indices) where the pattern matches, leftmost first."""
+        present = set(tokens)
+        if any(need is not None and need.isdisjoint(present) for need in self._needs):
+            return []
         found = []
         for start in range(len(tokens)):
+            if self._first is not None and tokens[start] not in self._first:
+                continue
             hit = self._at(0, start, 0, tokens, ing_stop)
             if hit is not None:
                 end, used = hit
@@ -292,7 +307,14 @@ def assess_with(lang: LanguageRules, text: str, rules: Emergency, kind: str) -> 
                     if masked.intersection(used):
                         continue
                     reason = _ruled_out(
-                        lang, seg, start, end, used, exempt, utterance_cue, resolved_later,
+                        lang,
+                        seg,
+                        start,
+                        end,
+                        used,
+                        exempt,
+                        utterance_cue,
+                        resolved_later,
                         concept.strength == "life",
                     )
                     if reason:
