@@ -4,26 +4,27 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from bot.call_session import CallSession
-from tools.base import Tool, parse_args
+from tools.base import Tool
 
 
 class _Args(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=200)]
+    reason: Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, min_length=3, max_length=200),
+        Field(description="A few words on why it is not an emergency."),
+    ]
 
 
-async def handle(session: CallSession, arguments: dict[str, Any]) -> dict[str, Any]:
+async def handle(session: CallSession, args: _Args) -> dict[str, Any]:
     """Close the possible emergency being confirmed; it is kept for review, not alerted."""
-    parsed = parse_args(_Args, arguments)
-    if isinstance(parsed, dict):
-        return parsed
     assert session.control is not None
-    reason = "".join(ch for ch in parsed.reason if ch.isprintable())
     if session.emergency:
         return {"ok": False, "error": "This call is already an emergency; the owner was alerted."}
+    reason = "".join(ch for ch in args.reason if ch.isprintable())
     dismissed = await session.control.dismiss_emergency(reason)
     return {
         "ok": True,
@@ -38,9 +39,6 @@ TOOL = Tool(
         "is not happening now (a question about prices or services, something in the past, "
         "someone else's problem, or a hypothetical). No one is alerted; carry on helping."
     ),
-    properties={
-        "reason": {"type": "string", "description": "A few words on why it is not an emergency."},
-    },
-    required=["reason"],
     handler=handle,
+    args=_Args,
 )
