@@ -5,13 +5,19 @@ Ladder, one step each time `ack_secs` pass without an acknowledgement:
   1. phone the owner numbers and read the summary;
   2. phone the backup numbers;
   then the alert is `exhausted` (it stays visible to the owner).
-Any SMS reply from an owner or backup number acknowledges every open alert. The state lives in
-SQLite and each step is claimed with a conditional UPDATE, so several worker processes never
-escalate the same alert twice.
+Steps 1 and 2 (phone calls) only for alerts whose triage allows it: a possible emergency that
+nobody confirmed texts the owner but never phones. Every alert keeps what was heard, the outcome
+and the cues in `alert_triage` (with room for the owner's verdict), so wrong alarms can be reviewed.
+Each alert text carries a reference ("#A7"). An SMS from an owner or backup number acknowledges the
+alert it names ("OK A7", "7"), else the most recent open one, and is answered with a text saying
+which; other open alerts keep escalating. The state lives in SQLite and each step is claimed with a
+conditional UPDATE, so several worker processes never escalate the same alert twice.
 """
 
 from __future__ import annotations
 
+import json
+import re
 import time
 from dataclasses import dataclass
 
@@ -39,6 +45,23 @@ CREATE TABLE IF NOT EXISTS alerts (
 );
 CREATE INDEX IF NOT EXISTS alerts_open ON alerts (status, next_action_at);
 
+-- What was heard for each alert (and each possible emergency the LLM dismissed: alert_id NULL).
+CREATE TABLE IF NOT EXISTS alert_triage (
+    id               INTEGER PRIMARY KEY,
+    call_id          TEXT NOT NULL,
+    alert_id         INTEGER REFERENCES alerts (id),
+    heard            TEXT NOT NULL,
+    outcome          TEXT NOT NULL CHECK (outcome IN
+                       ('certain', 'confirmed', 'unconfirmed', 'flagged', 'dismissed')),
+    life_threatening INTEGER NOT NULL,
+    cues             TEXT NOT NULL,
+    language         TEXT NOT NULL,
+    phone_escalation INTEGER NOT NULL,
+    owner_verdict    TEXT CHECK (owner_verdict IN ('real', 'false_alarm')),
+    created_at       TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS alert_triage_alert ON alert_triage (alert_id);
+
 CREATE TABLE IF NOT EXISTS inbound_sms (
     message_sid  TEXT PRIMARY KEY,
     from_number  TEXT NOT NULL,
@@ -48,12 +71,45 @@ CREATE TABLE IF NOT EXISTS inbound_sms (
 """
 
 
+# Outcomes that may phone people: the detector was certain, or the caller/LLM confirmed it.
+PHONING_OUTCOMES = frozenset({"certain", "confirmed", "flagged"})
+_NAMED = re.compile(r"(?i)(?:#\s*a?|\ba)\s*(\d{1,7})\b")
+_BARE = re.compile(r"(?i)^\W*(?:ok(?:ay)?|ack|yes|got it|on it|done)?\W*#?\s*(\d{1,7})\W*$")
+
+
+@dataclass(frozen=True)
+class Triage:
+    """What raised an alert. outcome: certain | confirmed | unconfirmed | flagged | dismissed."""
+
+    heard: str
+    outcome: str
+    cues: tuple[str, ...] = ()
+    language: str = "en"
+
+    @property
+    def phones(self) -> bool:
+        return self.outcome in PHONING_OUTCOMES
+
+
 @dataclass(frozen=True)
 class InboundResult:
     """What an inbound SMS did."""
 
     duplicate: bool
-    acknowledged: int  # alerts acknowledged by it
+    acknowledged: int  # alerts acknowledged by it (0 or 1)
+    alert_id: int | None = None
+    reply: str | None = None  # the text sent back to the sender
+
+
+def alert_ref(alert_id: int) -> str:
+    """How an alert is named in texts: "A7"."""
+    return f"A{alert_id}"
+
+
+def named_alert(body: str) -> int | None:
+    """The alert a reply names ("OK A7", "#A7", a bare "7"), or None."""
+    found = _NAMED.search(body) or _BARE.match(body)
+    return int(found.group(1)) if found else None
 
 
 class EmergencyAlerts:
@@ -82,8 +138,16 @@ class EmergencyAlerts:
     def _backup_numbers(self) -> list[str]:
         return list(self._profile.owner.backup_phones)
 
-    async def raise_alert(self, call_id: str, summary: str, *, life_threatening: bool) -> bool:
-        """Open an alert for a call (once) and text the owner; False if one was already open."""
+    async def raise_alert(
+        self, call_id: str, summary: str, *, life_threatening: bool, triage: Triage | None = None
+    ) -> bool:
+        """Open an alert for a call (once) and text the owner; False if one was already open.
+
+        A call's alert raised without phone calls (an unconfirmed possible emergency) is upgraded
+        when the emergency is later confirmed: phone escalation starts and the owner is told.
+        """
+        triage = triage or Triage(heard="", outcome="flagged")
+        upgraded: int | None = None
         async with self._store.transaction() as db:
             cur = await db.execute(
                 "INSERT OR IGNORE INTO alerts (call_id, summary, life_threatening, status,"
@@ -91,10 +155,28 @@ class EmergencyAlerts:
                 (call_id, summary, int(life_threatening), time.time() + self._ack_secs, utc_now()),
             )
             if cur.rowcount:
-                await db.audit("system", "emergency.alert", call_id, {"life": life_threatening})
+                alert_id = int(cur.lastrowid)
+                await self._insert_triage(db, call_id, alert_id, triage, life_threatening)
+                await db.audit(
+                    "system", "emergency.alert", call_id,
+                    {"life": life_threatening, "outcome": triage.outcome, "alert": alert_id},
+                )
+            elif triage.phones:
+                upgraded = await self._upgrade(db, call_id, triage, life_threatening)
+        if upgraded is not None:
+            await self._outbox.text_owners(
+                self._owner_numbers(),
+                key=f"emergency:{call_id}:confirmed",
+                kind="emergency_alert",
+                body=f"Alert #{alert_ref(upgraded)} CONFIRMED: {summary} "
+                f"Reply OK {alert_ref(upgraded)} to acknowledge.",
+                call_id=call_id,
+            )
+            return True
         if not cur.rowcount:
             return False
-        body = f"{summary} Reply to this text to acknowledge."
+        ref = alert_ref(alert_id)
+        body = f"Alert #{ref}: {summary} Reply OK {ref} to acknowledge."
         await self._outbox.text_owners(
             self._owner_numbers(),
             key=f"emergency:{call_id}:sms",
@@ -104,10 +186,51 @@ class EmergencyAlerts:
         )
         return True
 
+    async def record_dismissal(self, call_id: str, triage: Triage) -> None:
+        """Keep a possible emergency the conversation ruled out, for review; nobody is alerted."""
+        async with self._store.transaction() as db:
+            await self._insert_triage(db, call_id, None, triage, False)
+
+    async def _insert_triage(self, db, call_id, alert_id, triage: Triage, life: bool) -> None:
+        await db.execute(
+            "INSERT INTO alert_triage (call_id, alert_id, heard, outcome, life_threatening, cues,"
+            " language, phone_escalation, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                call_id, alert_id, triage.heard, triage.outcome, int(life),
+                json.dumps(list(triage.cues)), triage.language, int(triage.phones), utc_now(),
+            ),
+        )
+
+    async def _upgrade(self, db, call_id: str, triage: Triage, life: bool) -> int | None:
+        """An open alert that may not phone becomes one that does; its id, or None."""
+        row = await db.fetchone(
+            "SELECT a.id FROM alerts a JOIN alert_triage t ON t.alert_id = a.id"
+            " WHERE a.call_id = ? AND a.status = 'open' AND t.phone_escalation = 0",
+            (call_id,),
+        )
+        if row is None:
+            return None
+        alert_id = int(row[0])
+        await db.execute(
+            "UPDATE alert_triage SET phone_escalation = 1, outcome = ?,"
+            " life_threatening = MAX(life_threatening, ?) WHERE alert_id = ?",
+            (triage.outcome, int(life), alert_id),
+        )
+        await db.execute(
+            "UPDATE alerts SET next_action_at = ?, life_threatening = MAX(life_threatening, ?)"
+            " WHERE id = ?",
+            (time.time() + self._ack_secs, int(life), alert_id),
+        )
+        await db.audit("system", "emergency.confirmed", call_id, {"alert": alert_id})
+        return alert_id
+
     async def record_inbound_sms(
         self, message_sid: str, from_number: str, body: str
     ) -> InboundResult:
-        """Store an inbound SMS once per MessageSid; a reply from the owner acknowledges alerts."""
+        """Store an inbound SMS once per MessageSid; a reply from the owner acknowledges one alert.
+
+        The alert the text names, else the most recent open one; the sender is told which.
+        """
         responders = set(self._owner_numbers()) | set(self._backup_numbers())
         async with self._store.transaction() as db:
             cur = await db.execute(
@@ -117,24 +240,47 @@ class EmergencyAlerts:
             )
             if cur.rowcount == 0:
                 return InboundResult(duplicate=True, acknowledged=0)
-            acked = 0
-            if from_number in responders:
+            if from_number not in responders:
+                return InboundResult(duplicate=False, acknowledged=0)
+            open_alerts = [
+                (int(r[0]), str(r[1]))
+                for r in await db.fetchall(
+                    "SELECT id, summary FROM alerts WHERE status = 'open' ORDER BY id DESC"
+                )
+            ]
+            named = named_alert(body)
+            chosen = next((a for a in open_alerts if a[0] == named), None) if named else (
+                open_alerts[0] if open_alerts else None
+            )
+            if chosen is not None:
                 done = await db.execute(
                     "UPDATE alerts SET status = 'acknowledged', acknowledged_at = ?,"
-                    " acknowledged_by = ? WHERE status = 'open'",
-                    (utc_now(), from_number),
+                    " acknowledged_by = ? WHERE id = ? AND status = 'open'",
+                    (utc_now(), from_number, chosen[0]),
                 )
-                acked = done.rowcount
-                if acked:
-                    await db.audit("owner", "emergency.acknowledged", None, {"alerts": acked})
-        return InboundResult(duplicate=False, acknowledged=acked)
+                if done.rowcount != 1:
+                    chosen = None
+                else:
+                    await db.audit("owner", "emergency.acknowledged", None, {"alert": chosen[0]})
+        still_open = [alert_ref(i) for i, _ in open_alerts if chosen is None or i != chosen[0]]
+        reply = _ack_reply(chosen, named, still_open)
+        await self._outbox.send(
+            key=f"sms-reply:{message_sid}", kind="alert_ack", to=from_number, body=reply
+        )
+        return InboundResult(
+            duplicate=False,
+            acknowledged=int(chosen is not None),
+            alert_id=chosen[0] if chosen else None,
+            reply=reply,
+        )
 
     async def escalate_due(self) -> int:
         """Take the next step for every open alert whose wait ran out; returns steps taken."""
         now = time.time()
         due = await self._store.read_all(
             "SELECT id, call_id, summary, step FROM alerts WHERE status = 'open'"
-            " AND next_action_at <= ?",
+            " AND next_action_at <= ? AND NOT EXISTS (SELECT 1 FROM alert_triage t"
+            " WHERE t.alert_id = alerts.id AND t.phone_escalation = 0)",
             (now,),
         )
         taken = 0
@@ -176,3 +322,13 @@ class EmergencyAlerts:
             logger.warning("emergency call to {} failed", mask_phone(number))
             return
         await self._store.audit("system", "emergency.called", call_id, {"step": step})
+
+
+def _ack_reply(chosen: tuple[int, str] | None, named: int | None, still_open: list[str]) -> str:
+    """The text back to an owner who replied to an alert."""
+    rest = f" Still open: {', '.join(still_open)}." if still_open else ""
+    if chosen is not None:
+        return f"Acknowledged alert {alert_ref(chosen[0])}: {chosen[1][:100]}{rest}"
+    if named is not None:
+        return f"Alert {alert_ref(named)} is not open, nothing acknowledged.{rest}"
+    return "No open emergency alert to acknowledge."

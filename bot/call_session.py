@@ -41,6 +41,10 @@ class CallControl(Protocol):
         """Flag the call, alert the owner, and switch to the emergency script (once per call)."""
         ...
 
+    async def dismiss_emergency(self, reason: str) -> bool:
+        """The possible emergency being confirmed is not one; False if none was pending."""
+        ...
+
     async def transfer(self, number: str, line: str) -> None:
         """Say `line`, then hand the live call to `number`."""
         ...

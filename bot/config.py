@@ -108,6 +108,10 @@ class Settings(BaseSettings):
 
     # Emergency alerts: wait this long for the owner to reply before phoning, then the backup.
     emergency_ack_secs: float = Field(default=180.0, gt=0)
+    # A POSSIBLE emergency (the detector is unsure) waits this long, from the caller's words, for the
+    # caller to answer the LLM's question; then the owner is texted anyway (no phone calls). Once
+    # the caller has answered, the LLM gets `llm_stall_secs` to confirm or dismiss it.
+    emergency_confirm_secs: float = Field(default=20.0, gt=0)
     escalation_check_secs: float = Field(default=5.0, gt=0)
     # Largest Media Streams message accepted; Twilio's are about 300 bytes.
     max_ws_message_bytes: int = Field(default=64 * 1024, gt=0)

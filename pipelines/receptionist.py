@@ -18,7 +18,6 @@ from pipecat.audio.turn.smart_turn.base_smart_turn import SmartTurnParams
 from pipecat.audio.vad.vad_analyzer import VADParams
 from pipecat.frames.frames import (
     EndFrame,
-    Frame,
     LLMMessagesAppendFrame,
     LLMSetToolsFrame,
     TTSSpeakFrame,
@@ -42,7 +41,7 @@ from bot.owner_auth import pin_matches
 from bot.prompts import build_system_prompt
 from bot.twilio_webhook import transfer_twiml
 from pipelines.caller_audio_stop import CallerAudioStop
-from pipelines.emergency_watch import EmergencyWatcher
+from pipelines.emergency_watch import EmergencyTriage, EmergencyWatcher
 from pipelines.latency import latency_observer
 from pipelines.llm_fallback import LLMFallback, LLMGate
 from pipelines.owner_pin_gate import OwnerPinGate
@@ -83,8 +82,8 @@ class CallRunner:
         self._session = session
         self._reprompts = 0
         self._end_task: asyncio.Task | None = None
-        self._background: set[asyncio.Task] = set()
         session.control = self
+        self._triage = EmergencyTriage(session, lambda frames: self._worker.queue_frames(frames))
 
         tools = tools_for(session)
         self._context = LLMContext(
@@ -115,7 +114,7 @@ class CallRunner:
                 transport.input(),  # caller audio in
                 OwnerPinGate(session),  # keypad PIN on calls from an owner number
                 make_stt(session.settings, call_id=session.call_id),  # Deepgram
-                EmergencyWatcher(session, self.emergency_heard),  # whatever the LLM does
+                EmergencyWatcher(self._triage),  # whatever the LLM does
                 self._user_agg,  # VAD, end of turn, barge-in
                 CallerAudioStop(),  # nothing below needs caller audio
                 LLMGate(self._fallback),  # closed if the LLM stops answering
@@ -211,58 +210,11 @@ class CallRunner:
 
     async def declare_emergency(self, reason: str, *, life_threatening: bool) -> bool:
         """Flag the call, text the owner, and move the conversation to the emergency script."""
-        frames = self._enter_emergency(reason, life_threatening)
-        if not frames:
-            return False
-        await self._worker.queue_frames(frames)
-        await self._alert_emergency(reason, life_threatening)
-        return True
+        return await self._triage.flag(reason, life_threatening=life_threatening)
 
-    def emergency_heard(self, reason: str, life_threatening: bool) -> list[Frame]:
-        """The watcher heard emergency words: the frames it must put ahead of the transcript.
-
-        Ahead of the transcript, the guidance is in the context before the LLM answers this very
-        turn. Alerting (database, SMS) runs beside, so the caller's reply never waits for it.
-        """
-        frames = self._enter_emergency(reason, life_threatening)
-        if frames:
-            task = asyncio.create_task(self._alert_emergency(reason, life_threatening))
-            self._background.add(task)
-            task.add_done_callback(self._background.discard)
-        return frames
-
-    def _enter_emergency(self, reason: str, life_threatening: bool) -> list[Frame]:
-        """Mark the call (once) and build the script and the LLM's guidance; [] if already."""
-        session = self._session
-        if session.emergency:
-            return []
-        session.emergency = True
-        rules = session.profile.emergency
-        script = rules.life_threatening_script if life_threatening else rules.script
-        spoken = TTSSpeakFrame(script)
-        spoken.interruptible = not life_threatening  # safety instructions are heard in full
-        guidance = (
-            f"EMERGENCY ({reason}). The emergency script has just been spoken to the caller; do "
-            "not repeat it. Keep replies very short. Get the service address and the best callback "
-            "number, confirm them, and tell the caller the owner has been alerted."
-        )
-        if life_threatening:
-            guidance += f" Remind the caller to get to safety and call {rules.emergency_number}."
-        return [spoken, LLMMessagesAppendFrame(messages=[{"role": "developer", "content": guidance}])]
-
-    async def _alert_emergency(self, reason: str, life_threatening: bool) -> None:
-        session = self._session
-        await session.store.add_call_flag(session.call_id, "emergency")
-        await session.emit("emergency", {"reason": reason, "life_threatening": life_threatening})
-        if session.alerts is not None:
-            callback = session.caller or "unknown number"
-            summary = (
-                f"EMERGENCY at {session.profile.name}: {reason}. Callback {callback}. "
-                f"Call {session.call_id[-8:]}."
-            )
-            await session.alerts.raise_alert(
-                session.call_id, summary, life_threatening=life_threatening
-            )
+    async def dismiss_emergency(self, reason: str) -> bool:
+        """The possible emergency the watcher raised is not one: nobody is alerted."""
+        return await self._triage.dismiss(reason)
 
     # ---- lifecycle ---------------------------------------------------------------------------
 
@@ -283,6 +235,7 @@ class CallRunner:
             limit.cancel()
             heartbeat.cancel()
             self._fallback.stop()
+            await self._triage.close()
             ACTIVE_CALLS.dec()
             if self._end_task:
                 self._end_task.cancel()
@@ -342,6 +295,7 @@ class CallRunner:
                 session.caller_turns += 1
                 await store.add_turn(session.call_id, "caller", message.content)
                 await session.emit("transcript", {"role": "caller", "text": message.content})
+                self._triage.caller_turn_ended()
                 if self._fallback.engaged:
                     await self._fallback.take_message(message.content)
                 else:

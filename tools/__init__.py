@@ -18,6 +18,7 @@ from tools import (
     end_call,
     find_my_appointments,
     flag_emergency,
+    not_an_emergency,
     owner_emergencies,
     owner_messages,
     owner_next_appointment,
@@ -40,6 +41,7 @@ ALL_TOOLS: list[Tool] = [
     take_message.TOOL,
     transfer_call.TOOL,
     flag_emergency.TOOL,
+    not_an_emergency.TOOL,
     end_call.TOOL,
     # Owner mode: offered only on calls from an owner number, and only after the PIN.
     verify_owner_pin.TOOL,

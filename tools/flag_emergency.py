@@ -1,4 +1,4 @@
-"""flag_emergency: for emergencies the keyword detector missed; alerts the owner at once."""
+"""flag_emergency: confirms a possible emergency, or flags one the detector missed; alerts at once."""
 
 from __future__ import annotations
 
@@ -40,7 +40,8 @@ TOOL = Tool(
         "Flag this call as an emergency when the caller describes urgent danger or damage that "
         "cannot wait (for a plumber: flooding, burst pipe, sewage, gas; for a dentist: facial "
         "swelling, uncontrolled bleeding, a knocked-out tooth). The owner is alerted at once and "
-        "the safety script is spoken for you."
+        "the safety script is spoken for you. When told of a POSSIBLE EMERGENCY, call this once "
+        "the caller confirms it is happening now."
     ),
     handler=handle,
     args=_Args,
