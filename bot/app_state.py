@@ -15,6 +15,7 @@ from bot.profile import BusinessProfile, load_profile
 from bot.scheduling.backends import open_calendar
 from bot.scheduling.calendar import Calendar
 from bot.storage import Store
+from bot.twilio_callbacks import TwilioCallbacks
 from bot.twilio_rest import TwilioRest
 
 
@@ -39,6 +40,7 @@ class AppState:
     outbox: Outbox
     alerts: EmergencyAlerts
     calendar: Calendar  # Google Calendar when configured, else the built-in SQLite calendar
+    callbacks: TwilioCallbacks  # voicemail recordings and status callbacks
     active_calls: set[str] = field(default_factory=set)
 
     @classmethod
@@ -56,6 +58,10 @@ class AppState:
             store, outbox, twilio, profile, ack_secs=settings.emergency_ack_secs
         )
         await alerts.setup()
+        callbacks = TwilioCallbacks(
+            store, outbox, business=profile.name, owners=profile.owner.phones
+        )
+        await callbacks.setup()
         calendar, _ = await open_calendar(
             settings, profile, Path(settings.business_profile).stem, store
         )
@@ -69,6 +75,7 @@ class AppState:
             outbox=outbox,
             alerts=alerts,
             calendar=calendar,
+            callbacks=callbacks,
         )
 
     async def stop(self) -> None:
