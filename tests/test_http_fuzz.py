@@ -32,6 +32,7 @@ FUZZ = settings(
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 TIMEOUT = httpx.Timeout(10.0)
+PAGE_TOKEN = "http-fuzz-page-token"
 
 TWILIO_FORMS = [
     "/twilio/voice",
@@ -159,8 +160,8 @@ SIGNATURE = st.one_of(st.none(), HEADER_VALUE, st.just("AAAAAAAAAAAAAAAAAAAAAAAA
 
 @pytest.fixture(scope="module")
 def server(server_factory):
-    # The page on, so its routes are fuzzed beyond a 404.
-    return server_factory(test_page_enabled="true")
+    # The page on, with a known API token, so its routes are fuzzed beyond a 404 or a 401.
+    return server_factory(test_page_enabled="true", test_page_token=PAGE_TOKEN)
 
 
 @pytest.fixture(scope="module")
@@ -233,7 +234,12 @@ def test_offer_bodies_never_fail_or_echo(server, client, method, body):
     marker = "FUZZ-ECHO-MARKER"
     if isinstance(body, dict):
         body = {**body, "extra": marker}
-    response = client.request(method, server.url + "/api/offer", json=body)
+    response = client.request(
+        method,
+        server.url + "/api/offer",
+        json=body,
+        headers={"Authorization": f"Bearer {PAGE_TOKEN}"},
+    )
     no_server_error(response)
     assert marker not in response.text
     assert table_counts(server) == before
@@ -267,6 +273,8 @@ def test_reads_never_fail_and_write_nothing(server, client, path, query, headers
 @FUZZ
 @given(path=st.sampled_from(TWILIO_FORMS), form=twilio_forms())
 def test_signed_twilio_forms_with_garbage_values_never_fail(fakes, server, client, path, form):
+    # Twilio's own account and our number: a request for another deployment is refused (403).
+    form = {**form, "AccountSid": fakes.twilio.account_sid, "To": fakes.twilio_phone_number}
     url = server.public_base_url + path
     signature = RequestValidator(fakes.twilio.auth_token).compute_signature(url, form)
     response = client.post(server.url + path, data=form, headers={"X-Twilio-Signature": signature})

@@ -29,6 +29,9 @@ TWILIO_LIMIT = dict(ROUTE_BODY_LIMITS)["/twilio/"]
 OFFER_LIMIT = dict(ROUTE_BODY_LIMITS)["/api/offer"]
 # Tables an unsigned or refused request must leave as they were.
 TABLES = ("calls", "messages", "outbox", "audit_log", "stream_tokens", "inbound_sms")
+# The test page's API token (TEST_PAGE_TOKEN); the 413 comes before it is looked at.
+PAGE_TOKEN = "request-limits-page-token"
+PAGE_AUTH = {"Authorization": f"Bearer {PAGE_TOKEN}"}
 
 
 # ---- pure: which limit applies ------------------------------------------------------------------
@@ -72,7 +75,7 @@ def test_declared_length(headers, expected):
 
 @pytest.fixture(scope="module")
 def page_on(server_factory):
-    return server_factory(test_page_enabled="true")
+    return server_factory(test_page_enabled="true", test_page_token=PAGE_TOKEN)
 
 
 @pytest.fixture(scope="module")
@@ -169,7 +172,12 @@ def test_oversized_chunked_body_gets_413_as_soon_as_the_limit_is_passed(
 @pytest.mark.e2e
 def test_signed_webhook_under_the_limit_still_works_when_chunked(fakes, page_off):
     """The limit does not get in the way of a real Twilio request, however it is framed."""
-    params = {"CallSid": "CA" + "c" * 32, "From": "+15551230077", "To": "+15550100000"}
+    params = {
+        "AccountSid": fakes.twilio.account_sid,
+        "CallSid": "CA" + "c" * 32,
+        "From": "+15551230077",
+        "To": fakes.twilio_phone_number,
+    }
     url = page_off.public_base_url + "/twilio/voice"
     signature = RequestValidator(fakes.twilio.auth_token).compute_signature(url, params)
 
@@ -219,17 +227,21 @@ def test_validation_errors_do_not_echo_the_input(page_on):
         [marker] * 10,
     ]
     for body in bodies:
-        response = httpx.post(page_on.url + "/api/offer", json=body)
+        response = httpx.post(page_on.url + "/api/offer", json=body, headers=PAGE_AUTH)
         assert response.status_code == 422, response.text
         assert response.json() == {"detail": INVALID_REQUEST}
         assert "ECHO-ME" not in response.text and len(response.content) < 100
-    patch = httpx.patch(page_on.url + "/api/offer", json={"pc_id": marker, "candidates": marker})
+    patch = httpx.patch(
+        page_on.url + "/api/offer",
+        json={"pc_id": marker, "candidates": marker},
+        headers=PAGE_AUTH,
+    )
     assert patch.status_code == 422 and "ECHO-ME" not in patch.text
     # Not JSON at all: the same short answer.
     raw = httpx.post(
         page_on.url + "/api/offer",
         content=marker.encode() + b"{",
-        headers={"Content-Type": "application/json"},
+        headers={"Content-Type": "application/json", **PAGE_AUTH},
     )
     assert raw.status_code == 422 and "ECHO-ME" not in raw.text
     assert json.loads(raw.text) == {"detail": INVALID_REQUEST}
