@@ -3,7 +3,9 @@
 Routes:
 - POST /twilio/voice       Twilio voice webhook: signed; answers with TwiML that streams the call here
 - WS   /twilio/ws          Twilio Media Streams: one Pipecat pipeline per call
-- POST /twilio/recording   voicemail left through the TwiML fallback
+- POST /twilio/recording   voicemail left through the TwiML fallback (the `<Record>` action and its
+                           recording status callback): one message per RecordingSid, texted to the owners
+- POST /twilio/call-status Twilio call status callbacks, kept once per (CallSid, CallStatus)
 - POST /twilio/stream-status  Media Streams status callbacks (why a stream died)
 - POST /twilio/sms         inbound SMS (the owner acknowledging an emergency alert)
 - GET  /health, /ready     liveness, and whether calls can be answered (status only; the provider
@@ -16,6 +18,8 @@ Routes:
 
 Every signed Twilio webhook must also carry our TWILIO_ACCOUNT_SID, and /voice and /sms a `To`
 that is one of this deployment's numbers (bot/webhook_origin.py); others get 403.
+
+Every request body is capped per route before anything parses it (bot/request_limits.py): 413.
 
 Run: `uv run server.py`.
 """
@@ -33,6 +37,7 @@ from contextlib import asynccontextmanager
 
 import uvicorn
 from fastapi import FastAPI, Request, Response, WebSocket, WebSocketDisconnect
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from loguru import logger
 from starlette.datastructures import FormData
@@ -44,6 +49,13 @@ from bot.logging_setup import configure_logging
 from bot.media_stream import DropCounter, read_stream_start
 from bot.pii import mask_phone
 from bot.profile import ProfileError, load_profile
+from bot.request_limits import (
+    TWILIO_FORM_MAX_FIELD_BYTES,
+    TWILIO_FORM_MAX_FIELDS,
+    TWILIO_FORM_MAX_FILES,
+    BodyLimitMiddleware,
+    invalid_request,
+)
 from bot.serving import serve_workers
 from bot.twilio_webhook import (
     connect_twiml,
@@ -144,6 +156,8 @@ app = FastAPI(
     redoc_url=None,
     openapi_url=None,
 )
+app.add_middleware(BodyLimitMiddleware)  # before routing: unregistered paths are capped too
+app.add_exception_handler(RequestValidationError, invalid_request)  # never echo the input
 
 
 def _state(request: Request | WebSocket) -> AppState:
@@ -156,7 +170,11 @@ async def _signed_form(request: Request, *, check_to: bool = False) -> FormData 
     `check_to`: the request carries the number called or texted (voice, SMS), which must be ours.
     """
     state = _state(request)
-    form = await request.form()
+    form = await request.form(
+        max_files=TWILIO_FORM_MAX_FILES,
+        max_fields=TWILIO_FORM_MAX_FIELDS,
+        max_part_size=TWILIO_FORM_MAX_FIELD_BYTES,
+    )
     token = state.settings.twilio_auth_token
     ok = signature_is_valid(
         token.get_secret_value() if token else None,
@@ -326,22 +344,34 @@ async def twilio_stream(websocket: WebSocket) -> None:
 
 @app.post("/twilio/recording")
 async def twilio_recording(request: Request) -> Response:
-    """A voicemail left after the fallback apology: keep it as a message for the business."""
+    """A voicemail left after the fallback apology: one message per RecordingSid, texted to the owners.
+
+    The `<Record>` action and its recording status callback both come here; whichever arrives
+    first keeps the message (bot/twilio_callbacks.py).
+    """
     form = await _signed_form(request)
     if form is None:
         return _forbidden()
     state = _state(request)
+    problem = await state.callbacks.recording_posted(form)
+    if problem is not None:
+        return Response(problem, status_code=400, media_type="text/plain")
     call_sid = str(form.get("CallSid") or "")
     call = await state.store.get_call(call_sid) if call_sid else None
-    await state.store.add_message(
-        call_id=call.id if call else None,
-        body="Voicemail recording",
-        source="voicemail",
-        callback=str(form.get("From") or "") or None,
-        recording_url=str(form.get("RecordingUrl") or "") or None,
-    )
     if call is not None:
         await state.store.finish_call(call.id, "FAILED", "voicemail_fallback")
+    return Response(empty_twiml(), media_type=XML)
+
+
+@app.post("/twilio/call-status")
+async def twilio_call_status(request: Request) -> Response:
+    """Call status callbacks, kept once per (CallSid, CallStatus); the call record is not touched."""
+    form = await _signed_form(request)
+    if form is None:
+        return _forbidden()
+    problem = await _state(request).callbacks.call_status_posted(form)
+    if problem is not None:
+        return Response(problem, status_code=400, media_type="text/plain")
     return Response(empty_twiml(), media_type=XML)
 
 

@@ -15,6 +15,7 @@ from bot.config import Settings
 from bot.outbox import Outbox
 from bot.profile import BusinessProfile, load_profile
 from bot.storage import Store
+from bot.twilio_callbacks import TwilioCallbacks
 from bot.twilio_rest import TwilioRest
 
 
@@ -37,6 +38,7 @@ class AppState:
     stream_secret: str
     outbox: Outbox
     alerts: EmergencyAlerts
+    callbacks: TwilioCallbacks  # voicemail recordings and status callbacks
     active_calls: set[str] = field(default_factory=set)
     # Other profiles tried on the test page, built on first use: built-in calendar, no alerts.
     _others: dict[str, Business] = field(default_factory=dict)
@@ -102,6 +104,10 @@ class AppState:
             store, outbox, twilio, profile, ack_secs=settings.emergency_ack_secs
         )
         await alerts.setup()
+        callbacks = TwilioCallbacks(
+            store, outbox, business=profile.name, owners=profile.owner.phones
+        )
+        await callbacks.setup()
         name = Path(settings.business_profile).stem
         business = await Business.open(name, profile, settings, store, alerts)
         return cls(
@@ -112,6 +118,7 @@ class AppState:
             stream_secret=secret,
             outbox=outbox,
             alerts=alerts,
+            callbacks=callbacks,
         )
 
     async def stop(self) -> None:

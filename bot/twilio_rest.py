@@ -43,6 +43,7 @@ class TwilioRest:
         )
         self._client.api.base_url = settings.twilio_api_base_url.rstrip("/")
         self._from = settings.twilio_phone_number
+        self._call_status_url = f"{settings.public_base_url}/twilio/call-status"
 
     async def close(self) -> None:
         """Release the HTTP session."""
@@ -86,7 +87,14 @@ class TwilioRest:
         if not self._from:
             raise TwilioUnavailable("TWILIO_PHONE_NUMBER is not set")
         try:
-            created = await self._client.calls.create_async(to=to, from_=self._from, twiml=twiml)
+            created = await self._client.calls.create_async(
+                to=to,
+                from_=self._from,
+                twiml=twiml,
+                status_callback=self._call_status_url,
+                status_callback_method="POST",
+                status_callback_event=["initiated", "ringing", "answered", "completed"],
+            )
         except Exception as exc:
             logger.warning("twilio outbound call failed: {}", type(exc).__name__)
             raise TwilioUnavailable("outbound call failed") from None

@@ -73,7 +73,7 @@ def connect_twiml(
         stream.parameter(name=name, value=value)
     response.append(connect)
     response.say(fallback_message)
-    response.record(action=recording_action, method="POST", max_length=120, play_beep=True)
+    _record(response, recording_action)
     response.say("We did not receive a recording. Goodbye.")
     response.hangup()
     return str(response)
@@ -83,7 +83,7 @@ def voicemail_twiml(message: str, recording_action: str) -> str:
     """TwiML used when the receptionist cannot take the call at all: apology, then record."""
     response = VoiceResponse()
     response.say(message)
-    response.record(action=recording_action, method="POST", max_length=120, play_beep=True)
+    _record(response, recording_action)
     response.hangup()
     return str(response)
 
@@ -93,9 +93,27 @@ def transfer_twiml(number: str, *, caller_id: str | None, voicemail_action: str)
     response = VoiceResponse()
     response.dial(number, caller_id=caller_id or None, timeout=25, answer_on_bridge=True)
     response.say("Sorry, nobody could take your call. Please leave a message after the tone.")
-    response.record(action=voicemail_action, method="POST", max_length=120, play_beep=True)
+    _record(response, voicemail_action)
     response.hangup()
     return str(response)
+
+
+def _record(response: VoiceResponse, action: str) -> None:
+    """Record a voicemail; its status callback goes to the same URL as the action.
+
+    Both carry the RecordingSid, so whichever arrives first keeps the message and the other is a
+    duplicate; the status callback (it has `RecordingStatus`) also reaches us when the action
+    request was lost.
+    """
+    response.record(
+        action=action,
+        method="POST",
+        max_length=120,
+        play_beep=True,
+        recording_status_callback=action,
+        recording_status_callback_method="POST",
+        recording_status_callback_event="completed absent",
+    )
 
 
 def empty_twiml() -> str:

@@ -93,6 +93,8 @@ async def test_unanswered_alert_phones_the_owner_then_the_backup(fakes, alert_se
     owner_call, backup_call = escalations(fakes, caller)[:2]
     assert owner_call["form"]["To"] == OWNER and backup_call["form"]["To"] == BACKUP
     assert "Emergency alert" in owner_call["form"]["Twiml"]
+    # Their progress comes back as call status callbacks, which the server keeps.
+    assert owner_call["form"]["StatusCallback"] == alert_server.public_base_url + "/twilio/call-status"
     assert owner_call["t"] - texted >= 2.5  # waited for an acknowledgement first
     await asyncio.sleep(4)
     assert len(escalations(fakes, caller)) == 2, "escalation must stop after the backup"
