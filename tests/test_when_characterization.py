@@ -20,8 +20,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.scheduling.dates import parse_when
 from bot.scheduling.errors import DateError
+from bot.scheduling.when import parse_when
 
 FIXTURE = Path(__file__).parent / "data" / "parse_when_results.json"
 

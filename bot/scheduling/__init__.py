@@ -1,7 +1,8 @@
 """Scheduling: dates from the caller's words, availability, bookings, and the calendars.
 
 Plain domain code: no Pipecat imports (a test enforces it). Modules:
-- `dates`: the caller's words -> local days and times, from a trusted now; the DST rules.
+- `when`: the caller's words -> local days and times, from a trusted now (a table of rules).
+- `localtime`: local wall times <-> UTC instants, the DST rules; how a slot start is spoken.
 - `availability`: which starts can be offered (hours, blackouts, buffer, notice, horizon).
 - `ledger`: SQLite claims that make a double booking impossible on this host.
 - `calendar`: the `Calendar` protocol and the built-in SQLite calendar.
