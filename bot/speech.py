@@ -26,6 +26,14 @@ def speak_date(d: date | datetime) -> str:
     return f"{d.strftime('%A')}, {d.strftime('%B')} the {ordinal(d.day)}"
 
 
+def speak_day(day: date, today: date | None = None) -> str:
+    """'Tuesday the 3rd', with 'of March' when the month differs from today's (or no today)."""
+    text = f"{day.strftime('%A')} the {ordinal(day.day)}"
+    if today is None or (day.year, day.month) != (today.year, today.month):
+        text += f" of {day.strftime('%B')}"
+    return text
+
+
 def speak_phone(number: str, country: str | None = None) -> str:
     """A phone number grouped as people read it aloud, digit by digit.
 

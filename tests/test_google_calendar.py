@@ -16,7 +16,9 @@ import pytest
 from bot.config import Settings
 from bot.outbox import Outbox
 from bot.scheduling.errors import CalendarRejected, SlotTaken
-from bot.scheduling.google_calendar import GoogleApi, GoogleCalendar, event_id_for
+from bot.scheduling.google_api import GoogleApi
+from bot.scheduling.google_calendar import GoogleCalendar
+from bot.scheduling.google_events import event_id_for
 from bot.scheduling.ledger import Ledger
 from bot.scheduling.service import Scheduler
 from bot.storage import Store

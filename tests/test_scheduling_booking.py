@@ -12,10 +12,10 @@ from bot.outbox import Outbox
 from bot.scheduling.availability import Interval, find_options, free_starts
 from bot.scheduling.backends import builtin_key
 from bot.scheduling.calendar import SqliteCalendar
-from bot.scheduling.dates import parse_when
 from bot.scheduling.errors import SlotTaken
 from bot.scheduling.identity import address_matches, name_matches, postcode_of
 from bot.scheduling.ledger import Booking, Ledger, new_booking_id
+from bot.scheduling.when import parse_when
 from tests.scheduling_support import DENTAL, new_session, open_store, profile
 from tools import (
     book_appointment,

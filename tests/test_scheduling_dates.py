@@ -16,15 +16,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.scheduling.availability import find_options, free_starts
-from bot.scheduling.dates import (
-    WEEKDAY_NAMES,
-    exists,
-    is_repeated,
-    parse_when,
-    speak_slot,
-    to_utc,
-)
 from bot.scheduling.errors import DateError
+from bot.scheduling.localtime import exists, is_repeated, speak_slot, to_utc
+from bot.scheduling.when import WEEKDAY_NAMES, parse_when
 from tests.scheduling_support import DENTAL, PLUMBING, round_the_clock
 
 NY = ZoneInfo("America/New_York")

@@ -9,12 +9,12 @@ from pydantic import AfterValidator, StringConstraints
 
 from bot.call_session import CallSession
 from bot.scheduling.availability import Slot
-from bot.scheduling.dates import When
 from bot.scheduling.errors import SchedulingError
 from bot.scheduling.ledger import Booking
 from bot.scheduling.owner_view import bookings_in
 from bot.scheduling.service import Scheduler
 from bot.scheduling.state import Offered
+from bot.scheduling.when import When
 from tools.base import error
 
 MAX_CHANGES = 3  # reschedules, and cancellations, per call

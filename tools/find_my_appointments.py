@@ -7,8 +7,8 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from bot.call_session import CallSession
-from bot.scheduling.dates import speak_slot
 from bot.scheduling.errors import SchedulingError
+from bot.scheduling.localtime import speak_slot
 from tools._scheduling import count, scheduler_for, text
 from tools.base import Tool, error
 

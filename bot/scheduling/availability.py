@@ -8,7 +8,7 @@ offered only if, all at once:
 - it starts at least `min_notice_minutes` from now and on a day at most `max_days_ahead` away;
 - it keeps `buffer_minutes` clear of every busy interval on both sides;
 - its local start time exists (spring-forward gaps are skipped; a repeated fall-back time is
-  offered once, as its first occurrence; see `bot.scheduling.dates`).
+  offered once, as its first occurrence; see `bot.scheduling.localtime`).
 """
 
 from __future__ import annotations
@@ -22,15 +22,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from itertools import zip_longest
 
 from bot.profile import WEEKDAYS, BusinessProfile, Service
-from bot.scheduling.dates import (
-    AT_WINDOW,
-    When,
-    bound_to_utc,
-    exists,
-    local_now,
-    speak_slot,
-    to_utc,
-)
+from bot.scheduling.localtime import bound_to_utc, exists, local_now, speak_slot, to_utc
+from bot.scheduling.when import AT_WINDOW, When
 
 OPTIONS = 3  # how many options a caller hears at once
 SPREAD = timedelta(minutes=60)  # options at least this far apart when there are enough

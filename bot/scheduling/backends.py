@@ -5,7 +5,8 @@ from __future__ import annotations
 from bot.config import Settings
 from bot.profile import BusinessProfile
 from bot.scheduling.calendar import Calendar, SqliteCalendar
-from bot.scheduling.google_calendar import GoogleApi, GoogleCalendar
+from bot.scheduling.google_api import GoogleApi
+from bot.scheduling.google_calendar import GoogleCalendar
 from bot.scheduling.ledger import Ledger
 from bot.storage import Store
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 
 from bot.profile import BusinessProfile
-from bot.scheduling.dates import When
 from bot.scheduling.ledger import Booking, Ledger
+from bot.scheduling.when import When
 from bot.speech import speak_time
 
 

@@ -28,7 +28,6 @@ from bot.scheduling.availability import (
     find_options,
 )
 from bot.scheduling.calendar import Calendar, Outcome
-from bot.scheduling.dates import When, local_now, parse_when, speak_slot
 from bot.scheduling.errors import (
     BookingNotFound,
     CalendarConflict,
@@ -38,6 +37,8 @@ from bot.scheduling.errors import (
 )
 from bot.scheduling.identity import address_matches, name_matches
 from bot.scheduling.ledger import Booking, Ledger, new_booking_id
+from bot.scheduling.localtime import local_now, speak_slot
+from bot.scheduling.when import When, parse_when
 
 
 @dataclass(frozen=True)

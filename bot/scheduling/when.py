@@ -1,22 +1,11 @@
 """Days and times from the caller's words, resolved in code from a trusted "now".
 
 The LLM passes the caller's own words ("tomorrow afternoon", "next Tuesday after 5", "the
-earliest you have", "March 3rd at 2 PM"); this module turns them into local dates and times in
-the business's zone. The rules, each covered by tests (property tests for 1-6):
+earliest you have", "March 3rd at 2 PM"); `parse_when` turns them into local dates and times in
+the business's zone, or refuses with a sentence the receptionist can say. It never does date
+arithmetic from the model. The DST rules 1-6 (local now, day words on local dates, skipped
+and repeated times) live in `bot.scheduling.localtime`; the rest, each covered by tests:
 
-1. "Now" is the server clock (UTC) converted to the business's IANA zone. The model never does
-   date arithmetic.
-2. Day words move along local calendar dates: "tomorrow" is the local date after today, whatever
-   the clocks do overnight.
-3. Durations (service length, buffer, minimum notice) are elapsed time, computed in UTC.
-4. Spring forward: a local time the clocks skip (02:30 on 8 March 2026 in New York, 01:30 on
-   29 March 2026 in London) does not exist. Asking for it gets a speakable refusal; availability
-   never offers it.
-5. Fall back: a local time that happens twice (01:30 on 1 November 2026 in New York, on
-   25 October 2026 in London) means its FIRST occurrence (`fold=0`, still on summer time). The
-   repeated hour is offered once, and its spoken text says "before the clocks go back".
-6. Opening hours that start or end inside a gap are shifted forward by the gap (zoneinfo's
-   `fold=0` reading): a 02:30 opening on a spring-forward night opens at 03:30.
 7. Weekdays: "Tuesday" and "this Tuesday" are today if today is a Tuesday, else the coming one;
    "next Tuesday" is the first Tuesday after today (1 to 7 days ahead); "Tuesday week" is 7 days
    after that. Every option is read back with its date, so the caller can correct us.
@@ -29,17 +18,25 @@ the business's zone. The rules, each covered by tests (property tests for 1-6):
 11. Parts of the day bound the START time: morning before 12:00, afternoon 12:00 to 17:00,
     evening from 17:00. "After 5" starts at or after 5 PM, "before 11" starts before 11 AM, "at 2"
     or "around 2" prefers the starts closest to 2 PM (within an hour either side).
+
+The grammar is `RULES`, an ordered table of (name, pattern, handler) rules applied by `read`:
+each rule consumes the words it understands and records their meaning in a `Reading`; then
+`parse_when` checks the reading as a whole (one day, one time or range) and resolves it.
+Invariant: a phrase's meaning depends only on the words, `now`, the zone, the country and the
+horizon; rules only ever consume words, so each rule can be tested alone.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, time, timedelta
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.scheduling.errors import DateError
-from bot.speech import ordinal, speak_time
+from bot.scheduling.localtime import local_now, to_utc
+from bot.speech import ordinal, speak_day, speak_time
 
 WEEKDAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 MONTH_NAMES = (
@@ -90,12 +87,12 @@ _ORDINAL_WORDS = {
     "twentieth": 20,
     "thirtieth": 30,
 }
-_SOONEST = re.compile(
+_SOONEST = (
     r"\b(earliest|soonest|first available|next available|first (?:free |open )?(?:slot|time|"
     r"appointment|opening)|as soon as (?:possible|you can)|asap|whenever|any ?time|"
     r"no preference|no rush|don'?t mind|doesn'?t matter|first thing you have)\b"
 )
-_NEGATION = re.compile(
+_NEGATION = (
     r"\b(not|except|excluding|besides|other than|apart from|isn'?t|can'?t|won'?t|no)\b"
 )
 
@@ -134,66 +131,6 @@ class When:
         return True
 
 
-# ---- local time <-> UTC -------------------------------------------------------------------------
-
-
-def local_now(now: datetime, tz: ZoneInfo) -> datetime:
-    """The trusted now (aware) in the business's zone."""
-    if now.tzinfo is None:
-        raise ValueError("now must be timezone-aware")
-    return now.astimezone(tz)
-
-
-def exists(day: date, t: time, tz: ZoneInfo) -> bool:
-    """False if the clocks skip this local time on this day (spring-forward gap)."""
-    naive = datetime.combine(day, t)
-    aware = naive.replace(tzinfo=tz)
-    return aware.astimezone(UTC).astimezone(tz).replace(tzinfo=None) == naive
-
-
-def is_repeated(day: date, t: time, tz: ZoneInfo) -> bool:
-    """True if this local time happens twice on this day (fall-back overlap)."""
-    naive = datetime.combine(day, t)
-    first, second = naive.replace(tzinfo=tz, fold=0), naive.replace(tzinfo=tz, fold=1)
-    return exists(day, t, tz) and first.utcoffset() != second.utcoffset()
-
-
-def to_utc(day: date, t: time, tz: ZoneInfo) -> datetime:
-    """A local wall time as a UTC instant: gaps refused (rule 4), repeats = first (rule 5)."""
-    if not exists(day, t, tz):
-        raise DateError(
-            f"On {speak_day(day)} the clocks go forward, so {speak_time(t)} doesn't exist "
-            "that day. Please pick another time.",
-            reason="nonexistent_time",
-        )
-    return datetime.combine(day, t).replace(tzinfo=tz, fold=0).astimezone(UTC)
-
-
-def bound_to_utc(day: date, t: time, tz: ZoneInfo) -> datetime:
-    """An opening-hours boundary as UTC; a boundary inside a gap moves forward (rule 6)."""
-    return datetime.combine(day, t).replace(tzinfo=tz, fold=0).astimezone(UTC)
-
-
-# ---- speaking ------------------------------------------------------------------------------------
-
-
-def speak_day(day: date, today: date | None = None) -> str:
-    """'Tuesday the 3rd', with 'of March' when the month differs from today's (or no today)."""
-    text = f"{day.strftime('%A')} the {ordinal(day.day)}"
-    if today is None or (day.year, day.month) != (today.year, today.month):
-        text += f" of {day.strftime('%B')}"
-    return text
-
-
-def speak_slot(start: datetime, tz: ZoneInfo, today: date | None = None) -> str:
-    """A slot start as the caller hears it: 'Tuesday the 3rd at 2 PM'."""
-    local = start.astimezone(tz)
-    text = f"{speak_day(local.date(), today)} at {speak_time(local)}"
-    if is_repeated(local.date(), local.time().replace(tzinfo=None), tz):
-        text += ", before the clocks go back"
-    return text
-
-
 # ---- parsing -------------------------------------------------------------------------------------
 
 
@@ -212,24 +149,6 @@ def _normalise(text: str) -> str:
     text = re.sub(r"[,;!?()\"]", " ", text)
     text = re.sub(r"(?<!\d)\.|\.(?!\d)", " ", text)
     return re.sub(r"\s+", " ", text).strip()
-
-
-def _ordinal_words(text: str) -> str:
-    def tens(match: re.Match[str]) -> str:
-        base = 20 if match.group(1) == "twenty" else 30
-        return f"{base + _ORDINAL_WORDS[match.group(2)]}th"
-
-    text = re.sub(
-        r"\b(twenty|thirty)[\s-](first|second|third|fourth|fifth|sixth|seventh|"
-        r"eighth|ninth)\b",
-        tens,
-        text,
-    )
-    return re.sub(
-        r"\b(" + "|".join(_ORDINAL_WORDS) + r")\b",
-        lambda m: f"{_ORDINAL_WORDS[m.group(1)]}th",
-        text,
-    )
 
 
 def _month_number(word: str) -> int:
@@ -293,17 +212,6 @@ def _weekday_on_or_after(start: date, weekday: int) -> date:
     return start + timedelta(days=(weekday - start.weekday()) % 7)
 
 
-@dataclass
-class _Parsed:
-    days: list[tuple[date, date, str]]  # (first, last, how it was said)
-    weekday: tuple[int, str] | None = None  # (weekday, qualifier: "", "this", "next", "week")
-    not_before: time | None = None
-    before: time | None = None
-    at: time | None = None
-    part: str | None = None  # morning | afternoon | evening
-    soonest: bool = False
-
-
 def _time_of(match: re.Match[str], prefix: str, part: str | None) -> time:
     bad = DateError("That time doesn't exist. What time did you mean?", reason="bad_time")
     word = match.group(f"{prefix}word")
@@ -337,177 +245,272 @@ _PARTS = {
 }
 
 
+# ---- the grammar ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Reading:
+    """What the rules have read so far from one phrase."""
+
+    today: date
+    country: str = "US"
+    days: list[tuple[date, date, str]] = field(default_factory=list)  # (first, last, kind)
+    weekday: tuple[int, str] | None = None  # (weekday, qualifier: "", "this", "next", "week")
+    not_before: time | None = None
+    before: time | None = None
+    at: time | None = None
+    part: str | None = None  # morning | afternoon | evening
+    soonest: bool = False
+    times: int = 0  # time phrases read; an "at" with a range is refused when there are two
+
+    def add_day(self, day: date, said: str) -> None:
+        """One day, `said` as a "date" (the 3rd, 3/4) or relative ("rel": tomorrow)."""
+        self.days.append((day, day, said))
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One rule of the grammar: words that mean something, and what they mean.
+
+    `read` hands every match of `pattern` in what is left of the phrase, leftmost first, to
+    `handle`, which records the meaning in the `Reading` (or raises a speakable `DateError`) and
+    returns the text that replaces the match: a space when it returns None, so no later rule
+    reads those words again, or the words they stand for ("not before" -> "after").
+    """
+
+    name: str
+    pattern: re.Pattern[str]
+    handle: Callable[[re.Match[str], Reading], str | None]
+
+
+def _rule(name: str, pattern: str, handle: Callable[[re.Match[str], Reading], str | None]) -> Rule:
+    return Rule(name, re.compile(pattern), handle)
+
+
+def read(text: str, reading: Reading, rules: tuple[Rule, ...] | None = None) -> str:
+    """Apply `rules` (default: the whole grammar) in order to normalised text, filling `reading`.
+
+    Returns the words no rule read.
+    """
+    for rule in RULES if rules is None else rules:
+        while (match := rule.pattern.search(text)) is not None:
+            replacement = rule.handle(match, reading)
+            text = f"{text[: match.start()]}{replacement or ' '}{text[match.end() :]}"
+    return text
+
+
+def _soonest(m: re.Match[str], r: Reading) -> None:
+    r.soonest = True
+
+
+def _refuse_negative(m: re.Match[str], r: Reading) -> None:
+    raise DateError(
+        "Tell me a day or time that works rather than one that doesn't, and I'll look.",
+        reason="negative_preference",
+    )
+
+
+def _first_thing(m: re.Match[str], r: Reading) -> None:
+    r.part, r.soonest = "morning", True
+
+
+def _tens_ordinal(m: re.Match[str], r: Reading) -> str:
+    return f"{(20 if m[1] == 'twenty' else 30) + _ORDINAL_WORDS[m[2]]}th"
+
+
+def _ordinal_word(m: re.Match[str], r: Reading) -> str:
+    return f"{_ORDINAL_WORDS[m[1]]}th"
+
+
+def _iso_date(m: re.Match[str], r: Reading) -> None:
+    r.add_day(_make_date(int(m[1]), int(m[2]), int(m[3])), "date")
+
+
+def _slash_date(m: re.Match[str], r: Reading) -> None:
+    a, b = int(m[1]), int(m[2])
+    month, day = (a, b) if r.country == "US" else (b, a)  # rule 9
+    if not 1 <= month <= 12:
+        raise DateError(
+            "That date doesn't exist. Which day did you mean?", reason="nonexistent_date"
+        )
+    if m[3]:
+        year = int(m[3]) + (2000 if len(m[3]) == 2 else 0)
+        r.add_day(_make_date(year, month, day), "date")
+    else:
+        _make_date(2024, month, day)  # validates (2024 is a leap year)
+        r.add_day(_next_month_day(r.today, month, day), "date")
+
+
+def _month_day(m: re.Match[str], r: Reading) -> None:
+    month = _month_number(m["mon"])
+    groups = m.groupdict()
+    day = int(groups.get("d1") or groups.get("d2"))
+    if m["year"]:
+        r.add_day(_make_date(int(m["year"]), month, day), "date")
+    else:
+        _make_date(2024, month, day)
+        r.add_day(_next_month_day(r.today, month, day), "date")
+
+
+def _day_of_month(m: re.Match[str], r: Reading) -> None:
+    r.add_day(_next_day_of_month(r.today, int(m[1])), "date")
+
+
+def _days_ahead(days: int) -> Callable[[re.Match[str], Reading], None]:
+    def handle(m: re.Match[str], r: Reading) -> None:
+        r.add_day(r.today + timedelta(days=days), "rel")
+
+    return handle
+
+
+def _in_n_days(m: re.Match[str], r: Reading) -> None:
+    r.add_day(r.today + timedelta(days=int(m[1])), "rel")
+
+
+def _tonight(m: re.Match[str], r: Reading) -> None:
+    r.add_day(r.today, "rel")
+    r.part = r.part or "evening"
+
+
+def _week(m: re.Match[str], r: Reading) -> None:
+    monday = r.today - timedelta(days=r.today.weekday())
+    if m[1] == "next":
+        monday += timedelta(days=7)
+    r.days.append((max(monday, r.today), monday + timedelta(days=6), "week"))
+
+
+def _weekend(m: re.Match[str], r: Reading) -> None:
+    saturday = _weekday_on_or_after(r.today, 5)
+    if r.today.weekday() == 6:
+        saturday = r.today - timedelta(days=1)
+    if m[1] == "next":
+        saturday += timedelta(days=7)
+    r.days.append((max(saturday, r.today), saturday + timedelta(days=1), "week"))
+
+
+def _weekday(m: re.Match[str], r: Reading) -> None:
+    if r.weekday is not None:
+        raise DateError(
+            "Which one day would you like? I can look at one day at a time.", reason="two_days"
+        )
+    qualifier = "week" if m["after"] else (m["q"] or "").replace("coming", "this")
+    r.weekday = (_weekday_number(m["wd"]), qualifier)
+
+
+def _part_of_day(m: re.Match[str], r: Reading) -> None:
+    word = m[1]
+    r.part = {"lunchtime": "afternoon", "night": "evening"}.get(word, word)
+    if word == "lunchtime":
+        r.not_before, r.before = time(11, 30), time(14, 0)
+
+
+def _between(m: re.Match[str], r: Reading) -> None:
+    r.not_before, r.before = _time_of(m, "a", r.part), _time_of(m, "b", r.part)
+    r.times += 1
+
+
+def _after(m: re.Match[str], r: Reading) -> None:
+    r.not_before = _time_of(m, "a", r.part)
+    r.times += 1
+
+
+def _before(m: re.Match[str], r: Reading) -> None:
+    r.before = _time_of(m, "a", r.part)
+    r.times += 1
+
+
+def _at(m: re.Match[str], r: Reading) -> None:
+    r.at = _time_of(m, "a", r.part)
+    r.times += 1
+
+
+_T1, _T2 = _TIME_RE.format(p="a"), _TIME_RE.format(p="b")
+
+# The grammar, in the order it reads. Order matters: words that look like negations but are
+# positive come before the negation check; "first available" and "first thing" before ordinal
+# words turn "first" into "1th"; explicit dates before times, so a date's numbers are not read as
+# times; the part of the day before clock times, which it disambiguates ("at 9 in the evening").
+RULES: tuple[Rule, ...] = (
+    # Positive phrases that contain negation words.
+    _rule("not before", r"\b(?:not|no) (?:before|earlier than)\b", lambda m, r: " after "),
+    _rule("not after", r"\b(?:not|no) (?:after|later than)\b", lambda m, r: " before "),
+    _rule("soonest", _SOONEST, _soonest),
+    _rule("negation", _NEGATION, _refuse_negative),
+    _rule("first thing", r"\bfirst thing(?: in the morning)?\b", _first_thing),
+    # Ordinal words as numbers: "twenty-first" -> "21th", "third" -> "3th".
+    _rule(
+        "tens ordinal",
+        r"\b(twenty|thirty)[\s-](first|second|third|fourth|fifth|sixth|seventh|eighth|ninth)\b",
+        _tens_ordinal,
+    ),
+    _rule("ordinal word", r"\b(" + "|".join(_ORDINAL_WORDS) + r")\b", _ordinal_word),
+    # Dates (rules 8 and 9).
+    _rule("iso date", r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b", _iso_date),
+    _rule("slash date", r"\b(\d{1,2})/(\d{1,2})(?:/(\d{2}|\d{4}))?\b", _slash_date),
+    _rule(
+        "month day",
+        r"\b(?P<mon>" + _MONTH_RE + r")\s+(?:the\s+)?(?P<d2>\d{1,2})(?:st|nd|rd|th)?\b"
+        r"(?!\s*(?:am|pm|:))(?:\s+(?P<year>\d{4}))?",
+        _month_day,
+    ),
+    _rule(
+        "day of month",
+        r"\b(?:the\s+)?(?P<d1>\d{1,2})(?:st|nd|rd|th)?\s+(?:of\s+)?(?P<mon>" + _MONTH_RE + r")\b"
+        r"(?:\s+(?P<year>\d{4}))?",
+        _month_day,
+    ),
+    _rule("nth", r"\b(?:the\s+)?(\d{1,2})(?:st|nd|rd|th)\b", _day_of_month),
+    # Days relative to today (rule 2).
+    _rule("day after tomorrow", r"\b(?:the )?day after tomorrow\b", _days_ahead(2)),
+    _rule("tomorrow", r"\b(?:tomorrow|tmrw|tomorow)\b", _days_ahead(1)),
+    _rule("tonight", r"\btonight\b", _tonight),
+    _rule("today", r"\btoday\b", _days_ahead(0)),
+    _rule("in n days", r"\bin (\d{1,3}) days?\b", _in_n_days),
+    _rule("in a week", r"\bin a week\b", _days_ahead(7)),
+    _rule("week", r"\b(this|next) week\b", _week),
+    _rule("weekend", r"\b(?:(this|next|the) )?weekend\b", _weekend),
+    _rule(
+        "weekday",
+        r"\b(?:(?P<q>this|next|coming) )?" + _WEEKDAY_RE + r"s?\b(?P<after> week)?",
+        _weekday,
+    ),
+    # Times of day (rules 10 and 11).
+    _rule(
+        "part of day",
+        r"\b(?:in the |this )?(morning|afternoon|evening|lunchtime|night)s?\b",
+        _part_of_day,
+    ),
+    _rule(
+        "between",
+        r"\b(?:between|from) " + _T1 + r" (?:and|to|until|till|-) " + _T2 + r"(?!\d)",
+        _between,
+    ),
+    _rule("after", r"\b(?:after|from|later than|past|no earlier than) " + _T1 + r"(?!\d)", _after),
+    _rule("onwards", r"(?<![\d:])" + _T1 + r" (?:onwards|or later)\b", _after),
+    _rule(
+        "before",
+        r"\b(?:before|by|until|till|earlier than|no later than) " + _T1 + r"(?!\d)",
+        _before,
+    ),
+    _rule("at", r"\b(?:at|around|about|for|say) " + _T1 + r"(?!\d)", _at),
+    _rule("bare time", r"(?<![\d:/])" + _T1 + r"(?![\d:/])", _at),
+)
+RULES_BY_NAME = {rule.name: rule for rule in RULES}
+
+
 def parse_when(
     text: str, now: datetime, tz: ZoneInfo, *, country: str = "US", max_days_ahead: int = 365
 ) -> When:
     """Resolve the caller's words into a `When`, or raise `DateError` with a speakable reason."""
     today = local_now(now, tz).date()
     horizon = today + timedelta(days=max_days_ahead)
-    raw = _normalise(text)
-    if not raw:
-        raw = "earliest"
-    parsed = _Parsed(days=[])
-    work = raw
-
-    # Phrases that contain negation words but are positive, before the negation check.
-    work = re.sub(r"\b(?:not|no) (?:before|earlier than)\b", " after ", work)
-    work = re.sub(r"\b(?:not|no) (?:after|later than)\b", " before ", work)
-    if _SOONEST.search(work):
-        parsed.soonest = True
-        work = _SOONEST.sub(" ", work)
-    if _NEGATION.search(work):
-        raise DateError(
-            "Tell me a day or time that works rather than one that doesn't, and I'll look.",
-            reason="negative_preference",
-        )
-    if re.search(r"\bfirst thing\b", work):
-        parsed.part, parsed.soonest = "morning", True
-        work = re.sub(r"\bfirst thing(?: in the morning)?\b", " ", work)
-    work = _ordinal_words(work)
-
-    def take(pattern: str, handle) -> None:
-        nonlocal work
-        while True:
-            match = re.search(pattern, work)
-            if not match:
-                return
-            handle(match)
-            work = work[: match.start()] + " " + work[match.end() :]
-
-    def add_day(d: date, said: str) -> None:
-        parsed.days.append((d, d, said))
-
-    # Explicit dates first, so their numbers are not read as times.
-    def iso(m: re.Match[str]) -> None:
-        add_day(_make_date(int(m[1]), int(m[2]), int(m[3])), "date")
-
-    take(r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b", iso)
-
-    def slash(m: re.Match[str]) -> None:
-        a, b = int(m[1]), int(m[2])
-        month, day = (a, b) if country == "US" else (b, a)
-        if not 1 <= month <= 12:
-            raise DateError(
-                "That date doesn't exist. Which day did you mean?", reason="nonexistent_date"
-            )
-        if m[3]:
-            year = int(m[3]) + (2000 if len(m[3]) == 2 else 0)
-            add_day(_make_date(year, month, day), "date")
-        else:
-            _make_date(2024, month, day)  # validates (2024 is a leap year)
-            add_day(_next_month_day(today, month, day), "date")
-
-    take(r"\b(\d{1,2})/(\d{1,2})(?:/(\d{2}|\d{4}))?\b", slash)
-
-    def month_day(m: re.Match[str]) -> None:
-        month = _month_number(m["mon"])
-        groups = m.groupdict()
-        day = int(groups.get("d1") or groups.get("d2"))
-        if m["year"]:
-            add_day(_make_date(int(m["year"]), month, day), "date")
-        else:
-            _make_date(2024, month, day)
-            add_day(_next_month_day(today, month, day), "date")
-
-    take(
-        r"\b(?P<mon>" + _MONTH_RE + r")\s+(?:the\s+)?(?P<d2>\d{1,2})(?:st|nd|rd|th)?\b"
-        r"(?!\s*(?:am|pm|:))(?:\s+(?P<year>\d{4}))?",
-        month_day,
-    )
-    take(
-        r"\b(?:the\s+)?(?P<d1>\d{1,2})(?:st|nd|rd|th)?\s+(?:of\s+)?(?P<mon>" + _MONTH_RE + r")\b"
-        r"(?:\s+(?P<year>\d{4}))?",
-        month_day,
-    )
-    take(
-        r"\b(?:the\s+)?(\d{1,2})(?:st|nd|rd|th)\b",
-        lambda m: add_day(_next_day_of_month(today, int(m[1])), "date"),
-    )
-
-    # Relative days.
-    take(r"\b(?:the )?day after tomorrow\b", lambda m: add_day(today + timedelta(days=2), "rel"))
-    take(r"\b(?:tomorrow|tmrw|tomorow)\b", lambda m: add_day(today + timedelta(days=1), "rel"))
-
-    def tonight(m: re.Match[str]) -> None:
-        add_day(today, "rel")
-        parsed.part = parsed.part or "evening"
-
-    take(r"\btonight\b", tonight)
-    take(r"\btoday\b", lambda m: add_day(today, "rel"))
-    take(
-        r"\bin (\d{1,3}) days?\b",
-        lambda m: add_day(today + timedelta(days=int(m[1])), "rel"),
-    )
-    take(r"\bin a week\b", lambda m: add_day(today + timedelta(days=7), "rel"))
-
-    def week(m: re.Match[str]) -> None:
-        monday = today - timedelta(days=today.weekday())
-        if m[1] == "next":
-            monday += timedelta(days=7)
-        parsed.days.append((max(monday, today), monday + timedelta(days=6), "week"))
-
-    take(r"\b(this|next) week\b", week)
-
-    def weekend(m: re.Match[str]) -> None:
-        saturday = _weekday_on_or_after(today, 5)
-        if today.weekday() == 6:
-            saturday = today - timedelta(days=1)
-        if m[1] == "next":
-            saturday += timedelta(days=7)
-        parsed.days.append((max(saturday, today), saturday + timedelta(days=1), "week"))
-
-    take(r"\b(?:(this|next|the) )?weekend\b", weekend)
-
-    def weekday(m: re.Match[str]) -> None:
-        if parsed.weekday is not None:
-            raise DateError(
-                "Which one day would you like? I can look at one day at a time.", reason="two_days"
-            )
-        qualifier = "week" if m["after"] else (m["q"] or "").replace("coming", "this")
-        parsed.weekday = (_weekday_number(m["wd"]), qualifier)
-
-    take(r"\b(?:(?P<q>this|next|coming) )?" + _WEEKDAY_RE + r"s?\b(?P<after> week)?", weekday)
-
-    # Times of day.
-    def part(m: re.Match[str]) -> None:
-        word = m[1]
-        parsed.part = {"lunchtime": "afternoon", "night": "evening"}.get(word, word)
-        if word == "lunchtime":
-            parsed.not_before, parsed.before = time(11, 30), time(14, 0)
-
-    take(r"\b(?:in the |this )?(morning|afternoon|evening|lunchtime|night)s?\b", part)
-
-    t1, t2 = _TIME_RE.format(p="a"), _TIME_RE.format(p="b")
-    timed = {"n": 0}
-
-    def between(m: re.Match[str]) -> None:
-        parsed.not_before = _time_of(m, "a", parsed.part)
-        parsed.before = _time_of(m, "b", parsed.part)
-        timed["n"] += 1
-
-    def after(m: re.Match[str]) -> None:
-        parsed.not_before = _time_of(m, "a", parsed.part)
-        timed["n"] += 1
-
-    def before(m: re.Match[str]) -> None:
-        parsed.before = _time_of(m, "a", parsed.part)
-        timed["n"] += 1
-
-    def at(m: re.Match[str]) -> None:
-        parsed.at = _time_of(m, "a", parsed.part)
-        timed["n"] += 1
-
-    take(r"\b(?:between|from) " + t1 + r" (?:and|to|until|till|-) " + t2 + r"(?!\d)", between)
-    take(r"\b(?:after|from|later than|past|no earlier than) " + t1 + r"(?!\d)", after)
-    take(r"(?<![\d:])" + t1 + r" (?:onwards|or later)\b", after)
-    take(r"\b(?:before|by|until|till|earlier than|no later than) " + t1 + r"(?!\d)", before)
-    take(r"\b(?:at|around|about|for|say) " + t1 + r"(?!\d)", at)
-    take(r"(?<![\d:/])" + t1 + r"(?![\d:/])", at)
-    if timed["n"] > 1 and parsed.at is not None and (parsed.not_before or parsed.before):
+    raw = _normalise(text) or "earliest"
+    parsed = Reading(today=today, country=country)
+    read(raw, parsed)
+    if parsed.times > 1 and parsed.at is not None and (parsed.not_before or parsed.before):
         raise DateError(
             "What time would you like? One time or one range, please.", reason="two_times"
         )
-
     if (
         parsed.part
         and parsed.part in _PARTS
@@ -518,7 +521,7 @@ def parse_when(
     if parsed.not_before and parsed.before and parsed.before <= parsed.not_before:
         raise DateError("That time range doesn't work. What times suit you?", reason="bad_range")
 
-    nothing = not (parsed.days or parsed.weekday or parsed.part or parsed.soonest or timed["n"])
+    nothing = not (parsed.days or parsed.weekday or parsed.part or parsed.soonest or parsed.times)
     if nothing:
         raise DateError(
             "I couldn't tell which day or time you meant. You can say something like tomorrow "
@@ -558,7 +561,7 @@ def parse_when(
     return replace(when, described=describe(when, today))
 
 
-def _resolve_days(parsed: _Parsed, today: date, horizon: date) -> tuple[date, date]:
+def _resolve_days(parsed: Reading, today: date, horizon: date) -> tuple[date, date]:
     two_days = DateError(
         "Which one day would you like? I can look at one day at a time.", reason="two_days"
     )
