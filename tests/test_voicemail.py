@@ -265,7 +265,12 @@ async def test_call_status_callbacks_are_kept_once_and_leave_a_live_call_alone(f
     # Unsigned or without a status: refused, nothing kept.
     async with httpx.AsyncClient() as client:
         forged = await client.post(server.url + "/twilio/call-status", data=status_form("busy", 9))
-    bad = await post_signed(caller, server, "/twilio/call-status", {"CallSid": caller.call_sid})
+    bad = await post_signed(
+        caller,
+        server,
+        "/twilio/call-status",
+        {"CallSid": caller.call_sid, "AccountSid": caller.webhook_params()["AccountSid"]},
+    )
     assert forged.status_code == 403 and bad.status_code == 400
     assert (
         len(server.rows("SELECT * FROM twilio_status_callbacks WHERE sid = ?", (caller.call_sid,)))
