@@ -44,7 +44,7 @@ from starlette.datastructures import FormData
 
 from bot import access, metrics
 from bot.app_state import AppState, sweep
-from bot.config import Settings
+from bot.config import Settings, load_settings
 from bot.logging_setup import configure_logging
 from bot.media_stream import DropCounter, read_stream_start
 from bot.pii import mask_phone
@@ -404,7 +404,7 @@ async def twilio_stream_status(request: Request) -> Response:
 
 def main() -> None:
     """Validate configuration, then serve."""
-    settings = Settings()
+    settings = load_settings()
     configure_logging(settings.log_level)
     try:
         load_profile(settings.business_profile)

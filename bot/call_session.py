@@ -50,7 +50,7 @@ class CallControl(Protocol):
         ...
 
     async def verify_owner_pin(self, pin: str, *, respond: bool = False) -> bool:
-        """Check an owner PIN; on success the owner tools are given to the LLM.
+        """Check a keypad PIN (ended with #); on success the owner tools are given to the LLM.
 
         `respond` asks the LLM to answer at once (a keypad PIN has no tool result to answer).
         """
@@ -92,7 +92,8 @@ class CallSession:
     is_owner: bool = False
     # Slots offered, bookings made and bookings proved in this call (see bot/scheduling/state.py).
     scheduling: SchedulingState = field(default_factory=SchedulingState)
-    # Wrong PINs so far; at MAX_PIN_ATTEMPTS the call carries on as an ordinary caller.
+    # PINs refused so far (wrong, or during a lockout); at MAX_PIN_ATTEMPTS the call carries on
+    # as an ordinary caller. Limits across calls: `bot.owner_pin_guard`.
     pin_attempts: int = 0
 
     @property
@@ -130,6 +131,18 @@ class CallSession:
             and self.pin_attempts < MAX_PIN_ATTEMPTS
             and self.settings.owner_pin is not None
             and bool(self.settings.owner_pin.get_secret_value())
+            and self.profile.is_owner_number(self.caller)
+        )
+
+    @property
+    def withholds_spoken_digits(self) -> bool:
+        """Digits said aloud are kept from the LLM and the record: an owner number, PIN unproved.
+
+        Stays on after the call runs out of PIN attempts, since that caller may still say it.
+        """
+        return (
+            not self.is_owner
+            and self.settings.owner_pin is not None
             and self.profile.is_owner_number(self.caller)
         )
 

@@ -8,12 +8,13 @@ or to the loopback fakes used by the tests.
 from __future__ import annotations
 
 import os
+import re
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -103,8 +104,20 @@ class Settings(BaseSettings):
     llm_stall_secs: float = Field(default=4.0, gt=0)
     llm_give_up_secs: float = Field(default=10.0, gt=0)
 
-    # The owner's PIN (keypad or spoken). Owner mode needs it AND a call from an owner number.
+    # The owner's PIN: 4 to 8 digits, typed on the keypad and ended with #, never spoken. Owner
+    # mode needs it AND a call from an owner number. Empty: owner mode is off.
     owner_pin: SecretStr | None = None
+    # Wrong PINs allowed within the window, per calling number and in total; past either limit
+    # every PIN is refused (the right one too) until those failures are older than the window,
+    # and the owner is texted once per lockout.
+    owner_pin_failures_per_number: int = Field(default=5, ge=1)
+    owner_pin_failures_total: int = Field(default=10, ge=1)
+    owner_pin_window_secs: float = Field(default=86400.0, gt=0)
+    # Per calling number, across calls, in any 24 hours: bookings, moves and cancellations;
+    # texts to customers (also counted per destination); booking lookups.
+    caller_changes_per_day: int = Field(default=5, ge=0)
+    caller_texts_per_day: int = Field(default=5, ge=0)
+    caller_lookups_per_day: int = Field(default=10, ge=0)
 
     # Emergency alerts: wait this long for the owner to reply before phoning, then the backup.
     emergency_ack_secs: float = Field(default=180.0, gt=0)
@@ -125,6 +138,16 @@ class Settings(BaseSettings):
         if self.workers:
             return self.workers
         return 1 if self.test_page_enabled else max(1, os.cpu_count() or 1)
+
+    @field_validator("owner_pin")
+    @classmethod
+    def _owner_pin(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        pin = value.get_secret_value().strip()
+        if not re.fullmatch(r"[0-9]{4,8}", pin):
+            raise ValueError("must be 4 to 8 digits (the owner types it on the keypad, then #)")
+        return SecretStr(pin)
 
     @field_validator("public_base_url")
     @classmethod
@@ -199,3 +222,22 @@ class Settings(BaseSettings):
     def can_take_calls(self) -> bool:
         """A call needs speech in, a model, and speech out."""
         return not self.missing_providers
+
+
+def settings_error(exc: ValidationError) -> str:
+    """One line naming the first bad setting and why, never its value (it may be a secret)."""
+    errors = exc.errors()
+    first = errors[0]
+    name = str(first["loc"][0]).upper() if first["loc"] else "settings"
+    reason = first["msg"].removeprefix("Value error, ")
+    more = len(errors) - 1
+    suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
+    return f"configuration error: {name}: {reason}{suffix}"
+
+
+def load_settings() -> Settings:
+    """Settings from the environment; a bad value stops start-up with `settings_error`'s line."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise SystemExit(settings_error(exc)) from None

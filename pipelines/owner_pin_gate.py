@@ -1,7 +1,8 @@
 """Collects a PIN typed on the keypad (Twilio DTMF), only on calls from an owner's number.
 
-Digits end with # (or when as many digits as the PIN has arrived); * starts again. The digits are
-consumed here, so they never reach a log or the LLM.
+Only # submits the digits, so nothing about the PIN's length shows; * starts again. The digits
+are consumed here, so they never reach a log or the LLM. Entries longer than `MAX_KEYED` keep
+only their last digits (a wrong PIN either way).
 """
 
 from __future__ import annotations
@@ -14,9 +15,11 @@ from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 
 from bot.call_session import CallSession
 
+MAX_KEYED = 16
+
 
 class OwnerPinGate(FrameProcessor):
-    """Turns keypad digits into an owner PIN check."""
+    """Turns keypad digits ended with # into an owner PIN check."""
 
     def __init__(self, session: CallSession) -> None:
         super().__init__(name="OwnerPinGate")
@@ -36,12 +39,10 @@ class OwnerPinGate(FrameProcessor):
             self._digits.clear()
             return
         if key != KeypadEntry.POUND:
-            self._digits.append(key.value)
-        expected = self._session.settings.owner_pin
-        full = expected is not None and len(self._digits) >= len(expected.get_secret_value())
-        if key == KeypadEntry.POUND or full:
-            pin, self._digits = "".join(self._digits), []
-            if pin and self._session.control is not None:
-                task = asyncio.create_task(self._session.control.verify_owner_pin(pin, respond=True))
-                self._tasks.add(task)
-                task.add_done_callback(self._tasks.discard)
+            self._digits = [*self._digits, key.value][-MAX_KEYED:]
+            return
+        pin, self._digits = "".join(self._digits), []
+        if pin and self._session.control is not None:
+            task = asyncio.create_task(self._session.control.verify_owner_pin(pin, respond=True))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)

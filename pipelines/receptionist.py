@@ -37,7 +37,7 @@ from pipecat.workers.runner import WorkerRunner
 from bot import claims_audit
 from bot.call_session import MAX_PIN_ATTEMPTS, CallSession
 from bot.metrics import ACTIVE_CALLS, CALLS_ENDED
-from bot.owner_auth import pin_matches
+from bot.owner_pin_guard import check_owner_pin
 from bot.prompts import build_system_prompt
 from bot.twilio_webhook import transfer_twiml
 from pipelines.caller_audio_stop import CallerAudioStop
@@ -49,6 +49,7 @@ from pipelines.pipecat_internals.call_worker import CallWorker
 from pipelines.pipecat_internals.shared_models import SharedSileroVADAnalyzer
 from pipelines.pipecat_internals.speculative_turn import SpeculativeSmartTurn
 from pipelines.services import make_llm, make_stt, make_tts
+from pipelines.spoken_digits import SpokenDigitsWithheld
 from pipelines.tool_adapter import function_schemas
 from tools import tools_for
 
@@ -114,6 +115,7 @@ class CallRunner:
                 transport.input(),  # caller audio in
                 OwnerPinGate(session),  # keypad PIN on calls from an owner number
                 make_stt(session.settings, call_id=session.call_id),  # Deepgram
+                SpokenDigitsWithheld(session),  # no spoken PIN reaches the LLM or the record
                 EmergencyWatcher(self._triage),  # whatever the LLM does
                 self._user_agg,  # VAD, end of turn, barge-in
                 CallerAudioStop(),  # nothing below needs caller audio
@@ -177,26 +179,20 @@ class CallRunner:
         self._end_task = asyncio.create_task(self._finish([said, EndFrame()]))
 
     async def verify_owner_pin(self, pin: str, *, respond: bool = False) -> bool:
-        """Unlock owner mode on a right PIN; after three wrong ones the caller is ordinary."""
+        """Unlock owner mode on a right keypad PIN (limits across calls in `check_owner_pin`)."""
         session = self._session
-        if not session.may_try_owner_pin or session.settings.owner_pin is None:
+        if not session.may_try_owner_pin:
             return False
-        ok = pin_matches(session.settings.owner_pin.get_secret_value(), pin)
+        ok = await check_owner_pin(session, pin)  # counts, audits, texts the owner on a lockout
         if ok:
-            session.is_owner = True
             note = (
                 f"The caller is verified as the owner, {session.profile.owner.name}. Owner tools are "
                 "now available. Answer for the ear: the count first, then times and names, briefly."
             )
         else:
-            session.pin_attempts += 1
-            note = "The PIN was wrong."
+            note = "The PIN typed on the keypad was not accepted."
             if session.pin_attempts >= MAX_PIN_ATTEMPTS:
                 note += " No more attempts: treat this caller as an ordinary caller from now on."
-        await session.store.audit(
-            "caller", "owner.verified" if ok else "owner.pin_rejected", session.call_id,
-            {"attempts": session.pin_attempts},
-        )
         tools = tools_for(session)
         await self._worker.queue_frames(
             [
@@ -346,7 +342,8 @@ def _opening_messages(session: CallSession) -> list[dict]:
     )
     if session.may_try_owner_pin:
         note += (
-            " The caller ID matches the owner's phone. Owner information needs their PIN: ask for "
-            "it (spoken, or typed on the keypad followed by #) and use verify_owner_pin."
+            " The caller ID matches the owner's phone. Owner information needs their PIN, typed "
+            "on the keypad and ended with the # key, never said aloud: use verify_owner_pin to "
+            "ask for it. Digits said aloud reach you as [digits withheld]."
         )
     return [{"role": "developer", "content": note}]

@@ -1,45 +1,37 @@
-"""verify_owner_pin: offered only on calls from an owner's number, until the PIN is right."""
+"""verify_owner_pin: offered only on calls from an owner's number, until the PIN is right.
+
+It takes no arguments: the PIN is typed on the keypad and ended with # (`pipelines.owner_pin_gate`
+checks it), so it never passes through the LLM, a transcript or the tool-call record.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
-
-from bot.call_session import MAX_PIN_ATTEMPTS, CallSession
-from tools.base import Tool, error
+from bot.call_session import CallSession
+from tools.base import NoArgs, Tool, error
 
 
-class _Args(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    pin: Annotated[
-        str,
-        StringConstraints(strip_whitespace=True, min_length=1, max_length=40),
-        Field(description="The digits the caller said."),
-    ]
-
-
-async def handle(session: CallSession, args: _Args) -> dict[str, Any]:
-    """Check the PIN the caller spoke."""
+async def handle(session: CallSession, args: NoArgs) -> dict[str, Any]:
+    """Ask the caller to type the PIN; the keypad entry itself unlocks the owner tools."""
     if not session.may_try_owner_pin:
         return error("Owner access is not available on this call.")
-    assert session.control is not None
-    if await session.control.verify_owner_pin(args.pin):
-        return {"ok": True, "status": "owner verified; owner tools are now available"}
-    left = MAX_PIN_ATTEMPTS - session.pin_attempts
-    if left <= 0:
-        return error("That PIN is not right. Continue helping them as an ordinary caller.")
-    return error(f"That PIN is not right. They may try again ({left} left).")
+    key = "pound" if session.profile.country in ("US", "CA") else "hash"
+    return {
+        "ok": True,
+        "status": "waiting_for_keypad",
+        "say": f"Please type your PIN on your phone's keypad, then press the {key} key.",
+    }
 
 
 TOOL = Tool(
     name="verify_owner_pin",
     description=(
-        "The caller ID matches the owner's phone. If the caller wants owner information (the "
-        "schedule, messages, emergencies), ask for their PIN and pass it here. They can also type "
-        "it on the keypad followed by #."
+        "The caller ID matches the owner's phone. When the caller wants owner information (the "
+        "schedule, messages, emergencies), call this and tell them the 'say' text: they type "
+        "their PIN on the keypad followed by #. Never ask them to say the PIN aloud; a note "
+        "tells you when the keypad PIN was accepted or not."
     ),
     handler=handle,
-    args=_Args,
     available=lambda session: session.may_try_owner_pin,
 )
