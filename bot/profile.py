@@ -51,6 +51,7 @@ def _e164(value: str) -> str:
 
 
 Phone = Annotated[str, AfterValidator(_e164)]
+CountryCode = Annotated[str, Field(pattern=r"^[A-Z]{2}$")]
 
 _HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 
@@ -155,6 +156,8 @@ class BusinessProfile(_Strict):
     kind: Annotated[str, Field(min_length=1)]
     timezone: str
     country: Annotated[str, Field(pattern=r"^[A-Z]{2}$")]
+    # Countries (ISO codes) whose phones may get booking texts; unset: `country` alone.
+    sms_countries: Annotated[list[CountryCode], Field(min_length=1)] | None = None
     phone: Phone
     address: Annotated[str, Field(min_length=1)]
     service_area: str = ""
@@ -213,6 +216,11 @@ class BusinessProfile(_Strict):
     def tz(self) -> ZoneInfo:
         """The business's time zone."""
         return ZoneInfo(self.timezone)
+
+    @property
+    def sms_regions(self) -> list[str]:
+        """Countries whose phone numbers may get customer texts (see `bot.sms_policy`)."""
+        return list(self.sms_countries) if self.sms_countries else [self.country]
 
     def service(self, service_id: str) -> Service | None:
         """The service with this id, if any."""

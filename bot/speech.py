@@ -71,3 +71,9 @@ def _speak_groups(groups: list[str]) -> str:
         else:
             spoken.append(group)
     return ", ".join(" ".join(group) for group in spoken)
+
+
+def speak_code(code: str) -> str:
+    """'417209' -> '4 1 7, 2 0 9': digits one by one, in threes."""
+    groups = [code[i : i + 3] for i in range(0, len(code), 3)]
+    return ", ".join(" ".join(group) for group in groups)

@@ -74,7 +74,7 @@ def test_event_body_for_a_booking():
         "Callback: +18605550199\n"
         "Emergency: no\n"
         "Call: call-1\n"
-        "Booking ref: 012345 (booked by the AI receptionist)",
+        "Booking code: 499128 (booked by the AI receptionist)",
         "start": {"dateTime": "2026-12-08T14:00:00-05:00", "timeZone": "America/New_York"},
         "end": {"dateTime": "2026-12-08T15:00:00-05:00", "timeZone": "America/New_York"},
         "status": "confirmed",

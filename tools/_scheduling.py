@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, StringConstraints
 
 from bot.call_session import CallSession
+from bot.caller_limits import CallerLimits
 from bot.scheduling.availability import Slot
 from bot.scheduling.errors import SchedulingError
 from bot.scheduling.ledger import Booking
@@ -15,9 +16,14 @@ from bot.scheduling.owner_view import bookings_in
 from bot.scheduling.service import Scheduler
 from bot.scheduling.state import Offered
 from bot.scheduling.when import When
+from bot.speech import speak_code
 from tools.base import error
 
-MAX_CHANGES = 3  # reschedules, and cancellations, per call
+MAX_CHANGES = 3  # reschedules, and cancellations, per call; across calls: `bot.caller_limits`
+_DAILY_LIMIT_SAY = {
+    "change": "This number has made as many bookings and changes by phone as we can take today.",
+    "lookup": "I can't look up any more bookings for this number today.",
+}
 
 
 def _clean(value: str) -> str:
@@ -67,7 +73,33 @@ async def scheduler_for(session: CallSession) -> Scheduler:
         business.ledger,
         outbox=session.outbox,
         clock=session.scheduling.clock,
+        limits=CallerLimits.from_settings(session.store, session.settings),
+        caller=session.caller,
     )
+
+
+async def over_daily_limit(session: CallSession, action: str) -> dict[str, Any] | None:
+    """Count one `action` for the calling number; the refusal once it is over its daily limit."""
+    limits = CallerLimits.from_settings(session.store, session.settings)
+    if await limits.take(action, session.caller, call_id=session.call_id):
+        return None
+    return error(
+        f"{_DAILY_LIMIT_SAY[action]} Offer to take a message so the office can help.",
+        reason="daily_limit",
+    )
+
+
+def text_note(refused: str | None, code: str | None = None) -> str:
+    """What to tell the caller about the text that did not go (empty when it went)."""
+    if refused is None:
+        return ""
+    if refused == "daily_text_limit":
+        say = " I can't send any more texts to that number today"
+    else:
+        say = " I can't send a text to that number"
+    if code is None:
+        return say + "."
+    return say + f", so please note your booking code: {speak_code(code)}."
 
 
 def offer(session: CallSession, slots: list[Slot], when: str) -> list[dict[str, str]]:

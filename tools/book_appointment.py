@@ -11,10 +11,18 @@ from bot.profile import to_e164
 from bot.scheduling.errors import SchedulingError
 from bot.scheduling.service import Customer, booking_code
 from bot.speech import speak_phone
-from tools._scheduling import SlotId, count, scheduler_for, slot_taken, text
+from tools._scheduling import (
+    SlotId,
+    count,
+    over_daily_limit,
+    scheduler_for,
+    slot_taken,
+    text,
+    text_note,
+)
 from tools.base import Tool, error
 
-MAX_BOOKINGS = 3  # booking attempts per call
+MAX_BOOKINGS = 3  # booking attempts per call; across calls: `bot.caller_limits`
 
 Name = text(80)
 Phone = text(32)
@@ -68,6 +76,8 @@ async def handle(session: CallSession, args: _Args) -> dict[str, Any]:
         )
     if not count(session, "book_appointment", MAX_BOOKINGS):
         return error("I can't make more bookings on this call. Offer to take a message.")
+    if refusal := await over_daily_limit(session, "change"):
+        return refusal
     scheduler = await scheduler_for(session)
     customer = Customer(
         name=args.customer_name,
@@ -105,16 +115,19 @@ async def handle(session: CallSession, args: _Args) -> dict[str, Any]:
                 f"{slot.spoken} to the office, and they'll confirm it with you by text."
             ),
         }
+    code = booking_code(result.booking.id)
+    if result.text_refused is None:
+        texted = f" A confirmation text is on its way to {speak_phone(phone)}."
+    else:
+        texted = text_note(result.text_refused, code)
     return {
         "ok": True,
         "status": "booked",
         "booked": True,
         "booking_ref": result.booking.id,
-        "reference": booking_code(result.booking.id),
-        "say": (
-            f"You're booked for a {what} on {slot.spoken}. A confirmation text is on its way "
-            f"to {speak_phone(phone)}."
-        ),
+        "reference": code,
+        "text_sent": result.text_refused is None,
+        "say": f"You're booked for a {what} on {slot.spoken}.{texted}",
     }
 
 
@@ -124,7 +137,8 @@ TOOL = Tool(
         "Book one of the times check_availability offered in this call, once the caller has "
         "chosen it and given their name, callback number, service address and the problem. "
         "Tell the caller exactly the 'say' text of the result; never say a booking is made "
-        "unless status is 'booked'."
+        "unless status is 'booked'. Texts only go to mobile or landline numbers in the "
+        "business's country; 'say' tells the caller when one cannot be sent."
     ),
     handler=handle,
     args=_Args,

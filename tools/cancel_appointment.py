@@ -9,7 +9,15 @@ from pydantic import BaseModel, ConfigDict, Field
 from bot.call_session import CallSession
 from bot.scheduling.errors import SchedulingError
 from bot.scheduling.localtime import speak_slot
-from tools._scheduling import MAX_CHANGES, BookingRef, count, scheduler_for, unverified
+from tools._scheduling import (
+    MAX_CHANGES,
+    BookingRef,
+    count,
+    over_daily_limit,
+    scheduler_for,
+    text_note,
+    unverified,
+)
 from tools.base import Tool, error
 
 
@@ -24,6 +32,8 @@ async def handle(session: CallSession, args: _Args) -> dict[str, Any]:
         return refusal
     if not count(session, "cancel_appointment", MAX_CHANGES):
         return error("I can't make more changes on this call. Offer to take a message.")
+    if refusal := await over_daily_limit(session, "change"):
+        return refusal
     scheduler = await scheduler_for(session)
     try:
         booking = await scheduler.get(args.booking_ref)
@@ -59,7 +69,8 @@ async def handle(session: CallSession, args: _Args) -> dict[str, Any]:
         "ok": True,
         "status": "cancelled",
         "cancelled": True,
-        "say": f"Your appointment on {when} is cancelled. You'll get a text to confirm.",
+        "say": f"Your appointment on {when} is cancelled."
+        + (text_note(result.text_refused) or " You'll get a text to confirm."),
     }
 
 

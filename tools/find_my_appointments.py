@@ -1,4 +1,8 @@
-"""find_my_appointments: the caller's own upcoming bookings, only once they prove who they are."""
+"""find_my_appointments: the caller's own upcoming bookings, only once they prove who they are.
+
+Proof (see `bot.scheduling.identity`): caller ID + name + booking code or street/postcode, or
+name + date + street/postcode. Lookups are capped per call and per calling number per day.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from bot.call_session import CallSession
 from bot.scheduling.errors import SchedulingError
 from bot.scheduling.localtime import speak_slot
-from tools._scheduling import count, scheduler_for, text
+from tools._scheduling import count, over_daily_limit, scheduler_for, text
 from tools.base import Tool, error
 
 MAX_LOOKUPS = 4  # per call: enough for a misheard name, too few to guess other customers
@@ -17,6 +21,7 @@ MAX_LOOKUPS = 4  # per call: enough for a misheard name, too few to guess other 
 Name = text(80)
 DateWords = text(60)
 StreetOrPostcode = text(120, min_length=2)
+BookingCode = text(40, min_length=4)
 
 
 class _Args(BaseModel):
@@ -30,16 +35,22 @@ class _Args(BaseModel):
         StreetOrPostcode | None,
         Field(description="The street address (house number and street) or the postcode/ZIP."),
     ] = None
+    booking_code: Annotated[
+        BookingCode | None,
+        Field(description="The six-digit booking code from the confirmation text, e.g. '417209'."),
+    ] = None
 
 
 async def handle(session: CallSession, args: _Args) -> dict[str, Any]:
-    """Caller ID + name, or name + date + street/postcode; else ask for more, revealing nothing."""
+    """Caller ID + name + code or street, or name + date + street; else ask, revealing nothing."""
     if not count(session, "find_my_appointments", MAX_LOOKUPS):
         return error(
             "I can't look that up again on this call. Offer to take a message so the office can "
             "help.",
             reason="too_many_lookups",
         )
+    if refusal := await over_daily_limit(session, "lookup"):
+        return refusal
     scheduler = await scheduler_for(session)
     try:
         bookings = await scheduler.find(
@@ -47,6 +58,7 @@ async def handle(session: CallSession, args: _Args) -> dict[str, Any]:
             name=args.customer_name,
             date_text=args.appointment_date,
             street_or_postcode=args.street_or_postcode,
+            code=args.booking_code,
         )
     except SchedulingError as exc:
         return error(exc.spoken, reason=exc.reason)
@@ -76,10 +88,11 @@ async def handle(session: CallSession, args: _Args) -> dict[str, Any]:
 TOOL = Tool(
     name="find_my_appointments",
     description=(
-        "Find the caller's own upcoming appointments before moving or cancelling one. Always "
-        "ask for the name on the booking. If the result asks for more proof, ask the caller for "
-        "the appointment's date and the street address or postcode, then call again. Never "
-        "guess details for the caller."
+        "Find the caller's own upcoming appointments before moving or cancelling one. Ask for "
+        "the name on the booking and the booking code from their confirmation text (or, if "
+        "they don't have it, the street address or postcode). If the result asks for more "
+        "proof, ask the caller for what it names, then call again. Never guess details for "
+        "the caller."
     ),
     handler=handle,
     args=_Args,

@@ -13,8 +13,10 @@ from tools._scheduling import (
     BookingRef,
     SlotId,
     count,
+    over_daily_limit,
     scheduler_for,
     slot_taken,
+    text_note,
     unverified,
 )
 from tools.base import Tool, error
@@ -39,6 +41,8 @@ async def handle(session: CallSession, args: _Args) -> dict[str, Any]:
         )
     if not count(session, "reschedule_appointment", MAX_CHANGES):
         return error("I can't make more changes on this call. Offer to take a message.")
+    if refusal := await over_daily_limit(session, "change"):
+        return refusal
     scheduler = await scheduler_for(session)
     try:
         booking = await scheduler.get(args.booking_ref)
@@ -81,7 +85,8 @@ async def handle(session: CallSession, args: _Args) -> dict[str, Any]:
         "ok": True,
         "status": "moved",
         "moved": True,
-        "say": f"Done. Your appointment is moved to {spoken}. You'll get a text to confirm.",
+        "say": f"Done. Your appointment is moved to {spoken}."
+        + (text_note(result.text_refused) or " You'll get a text to confirm."),
     }
 
 

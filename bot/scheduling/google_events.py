@@ -13,7 +13,7 @@ import hashlib
 from datetime import UTC, datetime, timedelta
 
 from bot.profile import BusinessProfile
-from bot.scheduling.ledger import Booking
+from bot.scheduling.ledger import Booking, booking_code
 
 SOURCE = "receptionist"  # the `source` private property on every event we write
 
@@ -53,7 +53,7 @@ def event_body(profile: BusinessProfile, calendar_id: str, booking: Booking) -> 
             f"Callback: {booking.phone}",
             f"Emergency: {'yes' if booking.emergency else 'no'}",
             f"Call: {booking.call_id or '-'}",
-            f"Booking ref: {booking.id[:6].upper()} (booked by the AI receptionist)",
+            f"Booking code: {booking_code(booking.id)} (booked by the AI receptionist)",
         ]
     )
     return {

@@ -16,6 +16,7 @@ calendar said no). `confirmed` -> `cancelled`. Only `held`, `confirmed` and `pen
 
 from __future__ import annotations
 
+import hashlib
 import json
 import secrets
 import sqlite3
@@ -106,6 +107,16 @@ def new_booking_id() -> str:
     """A fresh booking id: 16 characters of lowercase base32hex (also valid in Google ids)."""
     alphabet = "0123456789abcdefghijklmnopqrstuv"
     return "".join(secrets.choice(alphabet) for _ in range(16))
+
+
+def booking_code(booking_id: str) -> str:
+    """The six-digit booking code: texted with each confirmation, asked for before a change.
+
+    Derived from the (random, never spoken) booking id, so every booking has one; digits only,
+    because letters are misheard on the phone ('B', 'D', 'E', 'P', 'T', 'V').
+    """
+    digest = hashlib.sha256(booking_id.encode()).digest()
+    return f"{int.from_bytes(digest[:8], 'big') % 1_000_000:06d}"
 
 
 def _iso(dt: datetime) -> str:

@@ -7,6 +7,8 @@ tool can only ever speak about what was actually saved:
 - `pending`: the calendar could not be reached; a pending request is stored and the owner texted;
 - `taken`: someone else got the slot first; `options` holds fresh ones;
 - `conflict`: the owner changed the event by hand; nothing was overwritten, the owner is texted.
+A customer text goes only to a number `bot.sms_policy` allows and within the caller's daily text
+limit (`bot.caller_limits`); otherwise the change still stands and `text_refused` says why.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 
 from loguru import logger
 
+from bot.caller_limits import CallerLimits
 from bot.outbox import Outbox
 from bot.profile import BusinessProfile, Service
 from bot.scheduling.availability import (
@@ -35,10 +38,11 @@ from bot.scheduling.errors import (
     SchedulingError,
     SlotTaken,
 )
-from bot.scheduling.identity import address_matches, name_matches
-from bot.scheduling.ledger import Booking, Ledger, new_booking_id
+from bot.scheduling.identity import address_matches, code_matches, name_matches
+from bot.scheduling.ledger import Booking, Ledger, booking_code, new_booking_id
 from bot.scheduling.localtime import local_now, speak_slot
 from bot.scheduling.when import When, parse_when
+from bot.sms_policy import sms_refusal
 
 
 @dataclass(frozen=True)
@@ -67,11 +71,21 @@ class Result:
     status: str
     booking: Booking | None = None
     options: list[Slot] = field(default_factory=list)
+    # Why the customer was not texted ("not_textable": number refused by `bot.sms_policy`;
+    # "daily_text_limit"); None when the text was queued, or texts are not configured.
+    text_refused: str | None = None
 
 
-def booking_code(booking_id: str) -> str:
-    """The short reference read out and texted: first six characters, upper case."""
-    return booking_id[:6].upper()
+NEED_PROOF = (
+    "To find the booking I need the name on it and either the booking code from the "
+    "confirmation text or the street address or postcode."
+)
+NEED_MORE_PROOF = (
+    "I couldn't find it with that. I'd need the name on the booking, the date of the "
+    "appointment, and the street address or postcode."
+)
+
+__all__ = ["Availability", "Customer", "Result", "Scheduler", "booking_code"]
 
 
 class Scheduler:
@@ -85,12 +99,16 @@ class Scheduler:
         *,
         outbox: Outbox | None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        limits: CallerLimits | None = None,
+        caller: str | None = None,
     ) -> None:
         self.profile = profile
         self.calendar = calendar
         self._ledger = ledger
         self._outbox = outbox
         self._clock = clock
+        self._limits = limits  # daily text limit per calling number and per destination
+        self._caller = caller  # the calling number, for those limits
 
     def now(self) -> datetime:
         """The trusted now (UTC)."""
@@ -223,8 +241,8 @@ class Scheduler:
         if outcome.pending:
             await self._alert_owner(outcome, "book", "New booking request", call_id)
             return Result("pending", outcome.booking)
-        await self._text_customer(outcome.booking, "confirmation", call_id)
-        return Result("booked", outcome.booking)
+        refused = await self._text_customer(outcome.booking, "confirmation", call_id)
+        return Result("booked", outcome.booking, text_refused=refused)
 
     # ---- finding a caller's bookings ---------------------------------------------------------
 
@@ -235,24 +253,27 @@ class Scheduler:
         name: str,
         date_text: str | None,
         street_or_postcode: str | None,
+        code: str | None = None,
     ) -> list[Booking]:
         """The caller's upcoming bookings, only with proof (see `bot.scheduling.identity`).
 
-        Raises `SchedulingError(reason="need_more_proof")` when the name alone is not enough, and
-        `BookingNotFound` when the proof matches nothing; neither says whether anything exists.
+        Raises `SchedulingError(reason="need_more_proof")` when what was given cannot be enough,
+        and `BookingNotFound` when the proof matches nothing; neither says whether anything exists.
         """
+        if not code and not street_or_postcode:
+            raise SchedulingError(NEED_PROOF, reason="need_more_proof")
         now = self.now()
         if caller_id:
             mine = await self._ledger.upcoming(self.calendar.key, now, phone=caller_id)
-            matched = [b for b in mine if name_matches(name, b.customer_name)]
+            matched = [
+                b
+                for b in mine
+                if name_matches(name, b.customer_name) and _proved(b, code, street_or_postcode)
+            ]
             if matched:
                 return matched
         if not date_text or not street_or_postcode:
-            raise SchedulingError(
-                "To find the booking I need the name on it, the date of the appointment, and "
-                "the street address or postcode.",
-                reason="need_more_proof",
-            )
+            raise SchedulingError(NEED_MORE_PROOF, reason="need_more_proof")
         when = parse_when(
             date_text, now, self.profile.tz, country=self.profile.country, max_days_ahead=366
         )
@@ -303,8 +324,8 @@ class Scheduler:
         if outcome.pending:
             await self._alert_owner(outcome, "reschedule", "Move request", call_id, slot)
             return Result("pending", booking)
-        await self._text_customer(outcome.booking, "moved", call_id)
-        return Result("moved", outcome.booking)
+        refused = await self._text_customer(outcome.booking, "moved", call_id)
+        return Result("moved", outcome.booking, text_refused=refused)
 
     async def cancel(self, booking: Booking, *, call_id: str | None) -> Result:
         """Cancel a proved booking: `cancelled`, `pending` or `conflict`."""
@@ -324,8 +345,8 @@ class Scheduler:
         if outcome.pending:
             await self._alert_owner(outcome, "cancel", "Cancellation request", call_id)
             return Result("pending", booking)
-        await self._text_customer(outcome.booking, "cancelled", call_id)
-        return Result("cancelled", outcome.booking)
+        refused = await self._text_customer(outcome.booking, "cancelled", call_id)
+        return Result("cancelled", outcome.booking, text_refused=refused)
 
     async def _office_change(
         self, booking: Booking, kind: str, call_id: str | None, slot: Slot | None = None
@@ -339,10 +360,21 @@ class Scheduler:
 
     # ---- texts -------------------------------------------------------------------------------
 
-    async def _text_customer(self, booking: Booking, kind: str, call_id: str | None) -> None:
-        """One SMS per booking and kind (and new time). No service or problem: no clinical detail."""
+    async def _text_customer(self, booking: Booking, kind: str, call_id: str | None) -> str | None:
+        """One SMS per booking and kind (and new time). No service or problem: no clinical detail.
+
+        Returns why no text was queued (see `Result.text_refused`), else None.
+        """
         if self._outbox is None:
-            return
+            return None
+        if sms_refusal(booking.phone, self.profile.sms_regions) is not None:
+            logger.info("booking {} text not sent: number not textable", kind)
+            return "not_textable"
+        if self._limits is not None and not await self._limits.take(
+            "text", self._caller, target=booking.phone, call_id=call_id
+        ):
+            logger.info("booking {} text not sent: daily text limit", kind)
+            return "daily_text_limit"
         when = speak_slot(booking.start, self.profile.tz)
         what = {
             "confirmation": f"your appointment is booked for {when}.",
@@ -350,7 +382,7 @@ class Scheduler:
             "cancelled": f"your appointment for {when} has been cancelled.",
         }[kind]
         body = (
-            f"{self.profile.name}: {what} Ref {booking_code(booking.id)}. "
+            f"{self.profile.name}: {what} Booking code {booking_code(booking.id)}. "
             f"Questions? Call {self.profile.phone}."
         )
         key = f"booking:{booking.id}:{kind}"
@@ -359,6 +391,7 @@ class Scheduler:
         await self._outbox.send(
             key=key, kind=f"booking_{kind}", to=booking.phone, body=body, call_id=call_id
         )
+        return None
 
     async def _alert_owner(
         self,
@@ -388,3 +421,10 @@ class Scheduler:
             body=body,
             call_id=call_id,
         )
+
+
+def _proved(booking: Booking, code: str | None, street_or_postcode: str | None) -> bool:
+    """The booking code, or the street or postcode, given is this booking's."""
+    if code is not None and code_matches(code, booking_code(booking.id)):
+        return True
+    return street_or_postcode is not None and address_matches(street_or_postcode, booking.address)
