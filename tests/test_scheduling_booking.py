@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import sqlite3
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -226,7 +227,14 @@ async def test_concurrent_bookings_builtin_calendar(tmp_path):
     store = await open_store(tmp_path)
 
     async def make(round_no: int, i: int):
-        return await new_session(store, BRISTOL, now=NOW, call_sid=f"CA{round_no:016d}{i:016d}")
+        # Different people: one number's own daily limit on bookings is not what this tests.
+        return await new_session(
+            store,
+            BRISTOL,
+            now=NOW,
+            caller=f"+1860555{round_no * 100 + i:04d}",
+            call_sid=f"CA{round_no:016d}{i:016d}",
+        )
 
     await race_for_one_slot(make, rounds=5)
     rows = await store.read_all("SELECT COUNT(*) FROM bookings WHERE status = 'confirmed'")
@@ -265,9 +273,17 @@ async def test_book_find_reschedule_cancel_with_texts(tmp_path):
     )
     assert "sink" not in body.lower() and "repair" not in body.lower()  # no problem detail
 
-    # A later call from the same number: caller ID + name proves it.
+    code = re.search(r"Booking code (\d{6})\.", body).group(1)
+    assert code == booked["reference"]
+
+    # A later call from the same number: caller ID + name is not enough (both can be known to
+    # someone else); with the booking code from the text it is.
     later = await new_session(store, BRISTOL, now=NOW, outbox=outbox, call_sid="CA" + "2" * 32)
-    found = await find_my_appointments.TOOL.run(later, {"customer_name": "john smith"})
+    asked = await find_my_appointments.TOOL.run(later, {"customer_name": "john smith"})
+    assert asked["reason"] == "need_more_proof" and "booking code" in asked["error"]
+    found = await find_my_appointments.TOOL.run(
+        later, {"customer_name": "john smith", "booking_code": " ".join(code)}
+    )
     assert found["ok"] and found["appointments"][0]["time"].startswith("Tuesday the 8th")
     ref = found["appointments"][0]["booking_ref"]
     new_time = await check_availability.TOOL.run(
