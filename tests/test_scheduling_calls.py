@@ -149,7 +149,8 @@ async def test_book_then_reschedule_then_cancel_by_phone(fakes, phone_server):
     )
     assert verified
 
-    # ---- call 2: same caller ID + the name on the booking, move it --------------------------
+    # ---- call 2: same caller ID + the name on the booking + the code from the text, move it --
+    code = re.search(r"Booking code (\d{6})\.", text["form"]["Body"]).group(1)
     def new_time(body):
         found = result_of(body, "find_my_appointments")["appointments"][0]
         options = result_of(body, "check_availability")["options"]
@@ -164,7 +165,9 @@ async def test_book_then_reschedule_then_cancel_by_phone(fakes, phone_server):
         [
             Rule(
                 when_user_contains="move my appointment",
-                reply=ToolCall("find_my_appointments", {"customer_name": "john smith"}),
+                reply=ToolCall(
+                    "find_my_appointments", {"customer_name": "john smith", "booking_code": code}
+                ),
             ),
             Rule(
                 after_tool="find_my_appointments",
