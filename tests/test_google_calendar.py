@@ -315,13 +315,9 @@ async def test_outage_means_a_pending_request_and_an_owner_text(fakes, tmp_path)
         rows = await host.store.read_all("SELECT status FROM bookings")
         pending = await host.store.read_all("SELECT kind, reason FROM pending_requests")
         # The caller proved it is theirs by booking it; asking again later finds it pending.
-<<<<<<< HEAD
-        found = await find_my_appointments.TOOL.run(session, {"customer_name": "John Smith"})
-=======
         found = await find_my_appointments.TOOL.run(
             session, {"customer_name": "John Smith", "street_or_postcode": "12 Oak Street"}
         )
->>>>>>> 72aeea9 (Tests: PIN setting, keypad comparison, withheld digits and lockout tables; texting rules for US/UK numbers; booking codes; proof and per-number limits across calls)
     assert rows == [("pending",)] and pending == [("book", "calendar_unavailable")]
     assert found["appointments"][0]["status"] == "waiting for the office to confirm"
     assert elapsed < 1.0 * 3 + 1.0  # availability and insert each stay inside the budget
