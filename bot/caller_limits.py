@@ -14,7 +14,6 @@ Rules this module keeps:
 from __future__ import annotations
 
 import time
-import weakref
 from collections.abc import Callable
 
 from bot.config import Settings
@@ -22,21 +21,6 @@ from bot.storage import Store
 
 DAY_SECS = 86400.0
 ACTIONS = ("change", "text", "lookup")  # bookings/moves/cancellations, customer texts, lookups
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS caller_usage (
-    id      INTEGER PRIMARY KEY,
-    at      REAL NOT NULL,
-    action  TEXT NOT NULL,
-    caller  TEXT NOT NULL,
-    target  TEXT,
-    call_id TEXT
-);
-CREATE INDEX IF NOT EXISTS caller_usage_caller ON caller_usage (action, caller, at);
-CREATE INDEX IF NOT EXISTS caller_usage_target ON caller_usage (action, target, at);
-"""
-
-_READY: weakref.WeakSet[Store] = weakref.WeakSet()
 
 
 class CallerLimits:
@@ -80,9 +64,6 @@ class CallerLimits:
     ) -> bool:
         """Count one use by `caller` (and to `target`); False, counting nothing, if over a limit."""
         limit = self._limits[action]
-        if self._store not in _READY:
-            await self._store.ensure_schema(SCHEMA)
-            _READY.add(self._store)
         who = caller or "withheld"
         now = self._clock()
         since = now - self._window

@@ -15,7 +15,6 @@ Rules this module keeps:
 from __future__ import annotations
 
 import time
-import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -29,19 +28,6 @@ from bot.storage import Store
 
 if TYPE_CHECKING:
     from bot.call_session import CallSession
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS owner_pin_failures (
-    id      INTEGER PRIMARY KEY,
-    at      REAL NOT NULL,
-    caller  TEXT NOT NULL,
-    call_id TEXT
-);
-CREATE INDEX IF NOT EXISTS owner_pin_failures_caller ON owner_pin_failures (caller, at);
-CREATE INDEX IF NOT EXISTS owner_pin_failures_at ON owner_pin_failures (at);
-"""
-
-_READY: weakref.WeakSet[Store] = weakref.WeakSet()
 
 
 class Verdict(StrEnum):
@@ -81,9 +67,6 @@ class OwnerPinGuard:
 
     async def check(self, caller: str, expected: str, keyed: str, call_id: str | None) -> PinCheck:
         """Decide one keypad attempt from `caller` (see the module rules)."""
-        if self._store not in _READY:
-            await self._store.ensure_schema(SCHEMA)
-            _READY.add(self._store)
         now = self._clock()
         since = now - self._window
         async with self._store.transaction() as db:
@@ -147,7 +130,9 @@ async def check_owner_pin(session: CallSession, keyed: str) -> bool:
 async def _lockout_started(session: CallSession, result: PinCheck) -> None:
     settings, profile = session.settings, session.profile
     logger.warning(
-        "owner PIN locked out ({}) after failures from {}", result.lockout, mask_phone(session.caller)
+        "owner PIN locked out ({}) after failures from {}",
+        result.lockout,
+        mask_phone(session.caller),
     )
     await session.store.audit(
         "system", "owner.pin_lockout", session.call_id, {"scope": result.lockout}

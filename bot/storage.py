@@ -120,6 +120,28 @@ CREATE TABLE IF NOT EXISTS app_secrets (
     value TEXT NOT NULL
 );
 
+-- Owner PIN failures, for the lockout across calls (bot/owner_pin_guard.py); never the PIN.
+CREATE TABLE IF NOT EXISTS owner_pin_failures (
+    id      INTEGER PRIMARY KEY,
+    at      REAL NOT NULL,
+    caller  TEXT NOT NULL,
+    call_id TEXT
+);
+CREATE INDEX IF NOT EXISTS owner_pin_failures_caller ON owner_pin_failures (caller, at);
+CREATE INDEX IF NOT EXISTS owner_pin_failures_at ON owner_pin_failures (at);
+
+-- Uses per calling number, for the daily limits across calls (bot/caller_limits.py).
+CREATE TABLE IF NOT EXISTS caller_usage (
+    id      INTEGER PRIMARY KEY,
+    at      REAL NOT NULL,
+    action  TEXT NOT NULL,
+    caller  TEXT NOT NULL,
+    target  TEXT,
+    call_id TEXT
+);
+CREATE INDEX IF NOT EXISTS caller_usage_caller ON caller_usage (action, caller, at);
+CREATE INDEX IF NOT EXISTS caller_usage_target ON caller_usage (action, target, at);
+
 CREATE TABLE IF NOT EXISTS audit_log (
     id       INTEGER PRIMARY KEY,
     at       TEXT NOT NULL,
