@@ -31,6 +31,7 @@ from loguru import logger
 from starlette.datastructures import FormData
 
 from bot import metrics
+from bot.admission import BUSY_MESSAGE, admit_twilio_call
 from bot.app_state import AppState, sweep
 from bot.call_session import CallSession
 from bot.config import Settings
@@ -38,7 +39,8 @@ from bot.logging_setup import configure_logging
 from bot.media_stream import DropCounter, read_stream_start
 from bot.pii import mask_phone
 from bot.profile import ProfileError, load_profile
-from bot.serving import serve_workers
+from bot.read_timeouts import protocol_with_read_timeout
+from bot.serving import DrainingServer, serve_workers
 from bot.twilio_webhook import (
     connect_twiml,
     empty_twiml,
@@ -155,13 +157,16 @@ async def health(request: Request) -> dict:
 @app.get("/ready")
 async def ready(request: Request) -> JSONResponse:
     """Ready only when a call can be answered by the receptionist."""
-    settings = _state(request).settings
+    state = _state(request)
+    settings = state.settings
+    ok = settings.can_take_calls and not state.drain.draining
     body = {
-        "ready": settings.can_take_calls,
+        "ready": ok,
+        "draining": state.drain.draining,
         "providers": settings.providers,
         "missing": settings.missing_providers,
     }
-    return JSONResponse(body, status_code=200 if settings.can_take_calls else 503)
+    return JSONResponse(body, status_code=200 if ok else 503)
 
 
 @app.get("/metrics")
@@ -184,8 +189,17 @@ async def twilio_voice(request: Request) -> Response:
     if not call_sid.startswith("CA"):
         return Response("missing CallSid", status_code=400, media_type="text/plain")
     caller, called = str(form.get("From") or ""), str(form.get("To") or "")
-    _, created = await state.store.open_twilio_call(call_sid, caller, called, state.profile_name)
+    admission = await admit_twilio_call(
+        state.store, call_sid, caller, called, state.profile_name,
+        limit=settings.call_limit, draining=state.drain.draining,
+    )
+    created = admission.created
     recording = f"{settings.public_base_url}/twilio/recording"
+    if not admission.admitted:  # full, or shutting down: voicemail, nothing streamed here
+        if created:
+            metrics.CALLS_REFUSED.labels(reason=admission.reason).inc()
+            logger.warning("call {} sent to voicemail: {}", call_sid, admission.reason)
+        return Response(voicemail_twiml(BUSY_MESSAGE, recording), media_type=XML)
     if not settings.can_take_calls:
         await state.store.finish_call(call_sid, "FAILED", "providers_not_configured")
         return Response(voicemail_twiml(FALLBACK_MESSAGE, recording), media_type=XML)
@@ -223,6 +237,10 @@ async def twilio_stream(websocket: WebSocket) -> None:
         logger.warning("rejected a media stream upgrade with a missing or invalid signature")
         await websocket.close(code=1008)
         return
+    if state.pending_streams.full:  # too many sockets already waiting for `start`
+        logger.warning("refused a media stream upgrade: too many waiting for start")
+        await websocket.close(code=1013)
+        return
     await websocket.accept()
     drops = DropCounter()
 
@@ -233,9 +251,11 @@ async def twilio_stream(websocket: WebSocket) -> None:
         return message.get("text") if message.get("text") is not None else message.get("bytes")
 
     try:
-        start = await asyncio.wait_for(
-            read_stream_start(receive, settings.max_ws_message_bytes, drops), timeout=10
-        )
+        with state.pending_streams.hold():
+            start = await asyncio.wait_for(
+                read_stream_start(receive, settings.max_ws_message_bytes, drops),
+                timeout=settings.stream_start_timeout_secs,
+            )
     except (TimeoutError, WebSocketDisconnect):
         start = None
     token = start.parameters.get("token") if start else None
@@ -268,7 +288,8 @@ async def twilio_stream(websocket: WebSocket) -> None:
     )
     state.active_calls.add(call.id)
     try:
-        await run_twilio_call(websocket, start, session, drops)
+        with state.drain.track(session):  # a shutdown waits for this call
+            await run_twilio_call(websocket, start, session, drops)
     finally:
         state.active_calls.discard(call.id)
 
@@ -346,7 +367,11 @@ def main() -> None:
         log_level="warning",
         ws_max_size=1024 * 1024,  # larger messages are dropped by our own check, not the socket
         ws_per_message_deflate=False,  # compressing 20 ms audio packets costs CPU, saves little
-        timeout_graceful_shutdown=30,
+        # Live calls are drained before uvicorn's shutdown starts (bot/serving.py); this bounds
+        # only what is left after that.
+        timeout_graceful_shutdown=10,
+        http=protocol_with_read_timeout(settings.request_read_timeout_secs),
+        limit_concurrency=settings.max_connections,
         # A worker answers the supervisor's health check only once it has imported Pipecat and the
         # SDKs, about 8 s on a busy 2-core machine; at uvicorn's 5 s it was killed and restarted
         # over and over.
@@ -356,7 +381,7 @@ def main() -> None:
     if workers > 1:
         serve_workers(config)
     else:
-        uvicorn.Server(config).run()
+        DrainingServer(config).run()
 
 
 if __name__ == "__main__":

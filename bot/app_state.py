@@ -8,8 +8,10 @@ from pathlib import Path
 
 from loguru import logger
 
+from bot.admission import PendingStreams
 from bot.alerts import EmergencyAlerts
 from bot.config import Settings
+from bot.drain import Drain
 from bot.outbox import Outbox
 from bot.profile import BusinessProfile, load_profile
 from bot.scheduling.backends import open_calendar
@@ -39,6 +41,8 @@ class AppState:
     outbox: Outbox
     alerts: EmergencyAlerts
     calendar: Calendar  # Google Calendar when configured, else the built-in SQLite calendar
+    drain: Drain  # live calls, and whether the server is shutting down
+    pending_streams: PendingStreams  # stream sockets still waiting for Twilio's `start`
     active_calls: set[str] = field(default_factory=set)
 
     @classmethod
@@ -69,6 +73,8 @@ class AppState:
             outbox=outbox,
             alerts=alerts,
             calendar=calendar,
+            drain=Drain(drain_secs=settings.drain_secs),
+            pending_streams=PendingStreams(limit=settings.max_pending_streams),
         )
 
     async def stop(self) -> None:

@@ -1,0 +1,86 @@
+"""Slow clients cannot hold connections: a request must arrive whole within a deadline.
+
+uvicorn times out idle keep-alive connections but never a request that is still arriving: a
+client that sends half its headers, or trickles a body a byte at a time, holds its connection
+(and, for a body, an application task) for as long as it likes. Here every request's headers and
+body must arrive within `Settings.request_read_timeout_secs` of its first byte (of the connection
+opening, for the first request); past that the client gets `408` and the connection is closed.
+
+Invariants:
+- The deadline covers reading a request only. It is disarmed once the request is complete, and
+  for good at a WebSocket upgrade: a live call's socket is never subject to it.
+- The response a handler is writing is never cut off: a request whose response has started is
+  already complete.
+
+Pinned to uvicorn's httptools protocol (uvicorn 0.54): `connection_made`, `data_received`,
+`on_message_complete`, `handle_websocket_upgrade`, `connection_lost`, `transport`, `cycle`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from functools import partial
+
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+TIMEOUT_RESPONSE = (
+    b"HTTP/1.1 408 Request Timeout\r\n"
+    b"content-type: text/plain; charset=utf-8\r\n"
+    b"content-length: 16\r\n"
+    b"connection: close\r\n\r\n"
+    b"request too slow"
+)
+
+
+class ReadDeadlineProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol with a deadline on reading each request."""
+
+    def __init__(self, *args, read_timeout: float = 10.0, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._read_timeout = read_timeout
+        self._read_deadline: asyncio.TimerHandle | None = None
+        self._upgraded = False
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm()
+
+    def data_received(self, data: bytes) -> None:
+        if self._read_deadline is None and not self._upgraded:
+            self._arm()  # the first bytes of the next request on a kept-alive connection
+        super().data_received(data)
+
+    def on_message_complete(self) -> None:
+        super().on_message_complete()
+        self._disarm()
+
+    def handle_websocket_upgrade(self) -> None:
+        self._upgraded = True
+        self._disarm()
+        super().handle_websocket_upgrade()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)
+
+    def _arm(self) -> None:
+        self._disarm()
+        self._read_deadline = self.loop.call_later(self._read_timeout, self._too_slow)
+
+    def _disarm(self) -> None:
+        if self._read_deadline is not None:
+            self._read_deadline.cancel()
+            self._read_deadline = None
+
+    def _too_slow(self) -> None:
+        self._read_deadline = None
+        if self._upgraded or self.transport.is_closing():
+            return
+        if self.cycle is None or not self.cycle.response_started:
+            self.transport.write(TIMEOUT_RESPONSE)
+        self.transport.close()
+
+
+def protocol_with_read_timeout(seconds: float) -> partial[ReadDeadlineProtocol]:
+    """The protocol factory for `uvicorn.Config(http=...)` (picklable, for worker processes)."""
+    return partial(ReadDeadlineProtocol, read_timeout=seconds)
