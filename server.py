@@ -29,6 +29,7 @@ from fastapi import FastAPI, Request, Response, WebSocket, WebSocketDisconnect
 from fastapi.responses import JSONResponse
 from loguru import logger
 from starlette.datastructures import FormData
+from starlette.requests import ClientDisconnect
 
 from bot import metrics
 from bot.admission import BUSY_MESSAGE, admit_twilio_call
@@ -119,6 +120,12 @@ async def _escalate_forever(state: AppState) -> None:
 
 app = FastAPI(title="AI phone receptionist", lifespan=lifespan)
 app.include_router(webrtc_router)
+
+
+@app.exception_handler(ClientDisconnect)
+async def _client_gone(request: Request, exc: ClientDisconnect) -> Response:
+    """The client left, or was cut off for sending too slowly, mid-request: nobody to answer."""
+    return Response(status_code=400)
 
 
 def _state(request: Request | WebSocket) -> AppState:
