@@ -5,6 +5,8 @@ Invariants:
   `/ready` answers 503, so nothing new streams into a process that is about to exit.
 - A live call either ends by itself within `drain_secs`, or is then told to say a short goodbye
   (not interruptible) and hang up, with `COMPLETED / server_shutdown` on its record.
+- If the server closes while calls are still live (a second signal, or goodbyes that never
+  finished), their records say `server_shutdown` too, never that the caller hung up.
 - `run()` returns only when every tracked call has ended, or `wrap_up_secs` after the goodbyes
   (longer than the pipeline's own 20 s bound on a goodbye), so the server can then close what is
   left without cutting anyone off mid-sentence.
@@ -97,6 +99,14 @@ class Drain:
         )
         logger.warning("drained: {}", report)
         return report
+
+    def abandon(self) -> None:
+        """The server is closing now (a second signal): the calls still live lose their socket.
+
+        Their records then say `FAILED / server_shutdown`, not that the caller hung up.
+        """
+        for session in list(self._calls.values()):
+            session.decide_end("FAILED", SHUTDOWN_REASON)
 
     async def _until_idle(self, timeout: float) -> None:  # noqa: ASYNC109 (a deadline, not I/O)
         with contextlib.suppress(TimeoutError):

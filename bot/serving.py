@@ -16,8 +16,10 @@ worker, which uvicorn's supervisor stops with SIGTERM. A second signal stops at 
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import socket
+import time
 from types import FrameType
 
 import uvicorn
@@ -62,6 +64,12 @@ class DrainingServer(uvicorn.Server):
             self._drain_task = asyncio.create_task(self._drain_then_exit())
         return await super().on_tick(counter)
 
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        drain = find_drain(self.config.loaded_app)
+        if drain is not None:
+            drain.abandon()  # before uvicorn closes the calls' sockets
+        await super().shutdown(sockets)
+
     async def _drain_then_exit(self) -> None:
         drain = find_drain(self.config.loaded_app)
         try:
@@ -97,7 +105,26 @@ class OwnSocketWorker(multiprocess.Process):
         return self._server
 
 
+class DrainingSupervisor(multiprocess.Multiprocess):
+    """uvicorn's supervisor, passing a second SIGTERM or SIGINT on to workers that are draining.
+
+    uvicorn's own supervisor sends each worker one SIGTERM and then only waits, so a second
+    signal (stop now) would never reach workers that take minutes to drain.
+    """
+
+    def join_all(self) -> None:
+        while any(p.process.is_alive() for p in self.processes):
+            for sig in tuple(self.signal_queue):
+                self.signal_queue.remove(sig)
+                if sig in DRAIN_SIGNALS:
+                    for process in self.processes:
+                        if process.process.is_alive() and process.pid is not None:
+                            os.kill(process.pid, signal.SIGTERM)
+            time.sleep(0.2)
+        super().join_all()
+
+
 def serve_workers(config: uvicorn.Config) -> None:
     """Run `config.workers` processes under uvicorn's supervisor until it is told to stop."""
     multiprocess.Process = OwnSocketWorker  # type: ignore[misc]  # the supervisor builds workers from this name
-    multiprocess.Multiprocess(config, sockets=[]).run()
+    DrainingSupervisor(config, sockets=[]).run()

@@ -123,3 +123,22 @@ async def test_drain_ends_as_soon_as_the_last_call_does(fakes, server_factory):
     row = call_row(server, caller.call_sid)
     assert row["end_reason"] == "caller_hung_up"
     assert not any(GOODBYE_WORDS in s["text"] for s in fakes.cartesia.synthesized)
+
+
+async def test_a_second_signal_stops_at_once_and_the_record_says_why(fakes, server_factory):
+    server = server_factory(drain_secs=120, test_page_enabled="false")
+    caller = await answered_call(fakes, server, [])
+    server.proc.send_signal(signal.SIGTERM)
+    await asyncio.sleep(1.0)
+    assert not caller.closed
+    t_second = now()
+    server.proc.send_signal(signal.SIGTERM)
+    try:
+        await caller.wait_for(lambda: caller.closed, timeout=10, what="the socket closing")
+    except TimeoutError:
+        print(server.log()[-5000:])
+        raise
+    await _wait_exit(server, within=15)
+    print(f"\nsecond SIGTERM: socket closed {caller.closed_t - t_second:.2f} s later")
+    row = call_row(server, caller.call_sid)
+    assert (row["status"], row["end_reason"]) == ("FAILED", "server_shutdown")
