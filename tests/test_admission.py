@@ -171,3 +171,15 @@ async def test_streams_that_never_start_are_closed_and_capped(fakes, small_serve
     again = new_caller(fakes, small_server)
     await again.connect(url=url, send_start=False)
     await again.wait_for(lambda: again.closed, timeout=START_TIMEOUT + 4, what="close")
+
+
+async def test_oversized_headers_are_refused_without_being_buffered(small_server):
+    host, port = urlsplit(small_server.url).hostname, urlsplit(small_server.url).port
+    reader, writer = await asyncio.open_connection(host, port)
+    writer.write(b"GET /health HTTP/1.1\r\nHost: x\r\nX-Pad: " + b"a" * 100_000)
+    await writer.drain()
+    data, _ = await _read_until_closed(reader, timeout=5)
+    writer.close()
+    assert data.startswith(b"HTTP/1.1 431")
+    async with httpx.AsyncClient() as client:
+        assert (await client.get(small_server.url + "/health")).status_code == 200
