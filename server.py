@@ -163,7 +163,7 @@ async def health(request: Request) -> dict:
 
 @app.get("/ready")
 async def ready(request: Request) -> JSONResponse:
-    """Ready only when a call can be answered by the receptionist."""
+    """Ready only when a call can be answered by the receptionist, and not shutting down."""
     state = _state(request)
     settings = state.settings
     ok = settings.can_take_calls and not state.drain.draining

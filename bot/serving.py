@@ -11,6 +11,11 @@ Shutdown drains first (`DrainingServer`): uvicorn's own shutdown closes every We
 app's `bot.drain.Drain` (no new calls; live calls finish, or hear a goodbye after `DRAIN_SECS`)
 and only then lets uvicorn shut down. The same class runs in the single process and in each
 worker, which uvicorn's supervisor stops with SIGTERM. A second signal stops at once.
+
+Pinned to uvicorn 0.54 (tests/test_serving_contract.py fails if these change): `Server.handle_exit`,
+`_captured_signals`, `on_tick`, `shutdown`, `should_exit`, `config.loaded_app`;
+`multiprocess.Process` (its `_server` and `server`), `Multiprocess.signal_queue`, `processes` and
+`join_all`.
 """
 
 from __future__ import annotations
