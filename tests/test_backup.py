@@ -79,6 +79,7 @@ async def test_backup_of_a_live_call_restores_on_a_fresh_server(fakes, server_fa
     fresh.mkdir()
     put = _run_backup_command(fresh / "data", "restore", str(snapshot))
     assert put.returncode == 0, put.stderr
+    print(put.stdout.strip())
     again = _run_backup_command(fresh / "data", "restore", str(snapshot))
     assert again.returncode == 1 and "already exists" in again.stderr
     restored = start_server(fresh, fakes.env() | {"TEST_PAGE_ENABLED": "false"})
