@@ -32,4 +32,5 @@ USER receptionist
 ENV DATA_DIR=/data HOST=0.0.0.0 PORT=7860 TEST_PAGE_ENABLED=false API_DOCS_ENABLED=false
 EXPOSE 7860
 HEALTHCHECK --interval=15s --timeout=3s CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:7860/health')"
+# `uv run` passes SIGTERM on to the server, which drains live calls before it exits (bot/drain.py).
 CMD ["uv", "run", "--no-sync", "python", "server.py"]

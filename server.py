@@ -41,14 +41,17 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from loguru import logger
 from starlette.datastructures import FormData
+from starlette.requests import ClientDisconnect
 
 from bot import access, metrics
+from bot.admission import BUSY_MESSAGE, admit_twilio_call
 from bot.app_state import AppState, sweep
 from bot.config import Settings, load_settings
 from bot.logging_setup import configure_logging
 from bot.media_stream import DropCounter, read_stream_start
 from bot.pii import mask_phone
 from bot.profile import ProfileError, load_profile
+from bot.read_timeouts import protocol_with_read_timeout
 from bot.request_limits import (
     TWILIO_FORM_MAX_FIELD_BYTES,
     TWILIO_FORM_MAX_FIELDS,
@@ -56,7 +59,7 @@ from bot.request_limits import (
     BodyLimitMiddleware,
     invalid_request,
 )
-from bot.serving import serve_workers
+from bot.serving import DrainingServer, serve_workers
 from bot.twilio_webhook import (
     connect_twiml,
     empty_twiml,
@@ -160,6 +163,12 @@ app.add_middleware(BodyLimitMiddleware)  # before routing: unregistered paths ar
 app.add_exception_handler(RequestValidationError, invalid_request)  # never echo the input
 
 
+@app.exception_handler(ClientDisconnect)
+async def _client_gone(request: Request, exc: ClientDisconnect) -> Response:
+    """The client left, or was cut off for sending too slowly, mid-request: nobody to answer."""
+    return Response(status_code=400)
+
+
 def _state(request: Request | WebSocket) -> AppState:
     return request.app.state.app
 
@@ -224,12 +233,17 @@ async def health(request: Request) -> dict:
 
 @app.get("/ready")
 async def ready(request: Request) -> JSONResponse:
-    """Ready only when a call can be answered; which providers are missing with the metrics token."""
-    settings = _state(request).settings
-    body: dict = {"ready": settings.can_take_calls}
+    """Ready only when a call can be answered and the server is not shutting down.
+
+    Which providers are missing, only with the metrics token.
+    """
+    state = _state(request)
+    settings = state.settings
+    ok = settings.can_take_calls and not state.drain.draining
+    body: dict = {"ready": ok, "draining": state.drain.draining}
     if _metrics_credential(request) is access.Credential.VALID:
         body |= {"providers": settings.providers, "missing": settings.missing_providers}
-    return JSONResponse(body, status_code=200 if settings.can_take_calls else 503)
+    return JSONResponse(body, status_code=200 if ok else 503)
 
 
 @app.get("/metrics")
@@ -264,8 +278,17 @@ async def twilio_voice(request: Request) -> Response:
     if not call_sid.startswith("CA"):
         return Response("missing CallSid", status_code=400, media_type="text/plain")
     caller, called = str(form.get("From") or ""), str(form.get("To") or "")
-    _, created = await state.store.open_twilio_call(call_sid, caller, called, state.profile_name)
+    admission = await admit_twilio_call(
+        state.store, call_sid, caller, called, state.profile_name,
+        limit=settings.call_limit, draining=state.drain.draining,
+    )
+    created = admission.created
     recording = f"{settings.public_base_url}/twilio/recording"
+    if not admission.admitted:  # full, or shutting down: voicemail, nothing streamed here
+        if created:
+            metrics.CALLS_REFUSED.labels(reason=admission.reason).inc()
+            logger.warning("call {} sent to voicemail: {}", call_sid, admission.reason)
+        return Response(voicemail_twiml(BUSY_MESSAGE, recording), media_type=XML)
     if not settings.can_take_calls:
         await state.store.finish_call(call_sid, "FAILED", "providers_not_configured")
         return Response(voicemail_twiml(FALLBACK_MESSAGE, recording), media_type=XML)
@@ -303,6 +326,10 @@ async def twilio_stream(websocket: WebSocket) -> None:
         logger.warning("rejected a media stream upgrade with a missing or invalid signature")
         await websocket.close(code=1008)
         return
+    if state.pending_streams.full:  # too many sockets already waiting for `start`
+        logger.warning("refused a media stream upgrade: too many waiting for start")
+        await websocket.close(code=1013)
+        return
     await websocket.accept()
     drops = DropCounter()
 
@@ -313,9 +340,11 @@ async def twilio_stream(websocket: WebSocket) -> None:
         return message.get("text") if message.get("text") is not None else message.get("bytes")
 
     try:
-        start = await asyncio.wait_for(
-            read_stream_start(receive, settings.max_ws_message_bytes, drops), timeout=10
-        )
+        with state.pending_streams.hold():
+            start = await asyncio.wait_for(
+                read_stream_start(receive, settings.max_ws_message_bytes, drops),
+                timeout=settings.stream_start_timeout_secs,
+            )
     except (TimeoutError, WebSocketDisconnect):
         start = None
     token = start.parameters.get("token") if start else None
@@ -337,7 +366,8 @@ async def twilio_stream(websocket: WebSocket) -> None:
     )
     state.active_calls.add(call.id)
     try:
-        await run_twilio_call(websocket, start, session, drops)
+        with state.drain.track(session):  # a shutdown waits for this call
+            await run_twilio_call(websocket, start, session, drops)
     finally:
         state.active_calls.discard(call.id)
 
@@ -427,7 +457,11 @@ def main() -> None:
         log_level="warning",
         ws_max_size=1024 * 1024,  # larger messages are dropped by our own check, not the socket
         ws_per_message_deflate=False,  # compressing 20 ms audio packets costs CPU, saves little
-        timeout_graceful_shutdown=30,
+        # Live calls are drained before uvicorn's shutdown starts (bot/serving.py); this bounds
+        # only what is left after that.
+        timeout_graceful_shutdown=10,
+        http=protocol_with_read_timeout(settings.request_read_timeout_secs),
+        limit_concurrency=settings.max_connections,
         # A worker answers the supervisor's health check only once it has imported Pipecat and the
         # SDKs, about 8 s on a busy 2-core machine; at uvicorn's 5 s it was killed and restarted
         # over and over.
@@ -437,7 +471,7 @@ def main() -> None:
     if workers > 1:
         serve_workers(config)
     else:
-        uvicorn.Server(config).run()
+        DrainingServer(config).run()
 
 
 if __name__ == "__main__":

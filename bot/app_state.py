@@ -8,10 +8,12 @@ from pathlib import Path
 
 from loguru import logger
 
+from bot.admission import PendingStreams
 from bot.alerts import EmergencyAlerts
 from bot.business import Business
 from bot.call_session import CallEvents, CallSession
 from bot.config import Settings
+from bot.drain import Drain
 from bot.outbox import Outbox
 from bot.profile import BusinessProfile, load_profile
 from bot.storage import Store
@@ -39,6 +41,8 @@ class AppState:
     outbox: Outbox
     alerts: EmergencyAlerts
     callbacks: TwilioCallbacks  # voicemail recordings and status callbacks
+    drain: Drain  # live calls, and whether the server is shutting down
+    pending_streams: PendingStreams  # stream sockets still waiting for Twilio's `start`
     active_calls: set[str] = field(default_factory=set)
     # Other profiles tried on the test page, built on first use: built-in calendar, no alerts.
     _others: dict[str, Business] = field(default_factory=dict)
@@ -119,6 +123,8 @@ class AppState:
             outbox=outbox,
             alerts=alerts,
             callbacks=callbacks,
+            drain=Drain(drain_secs=settings.drain_secs),
+            pending_streams=PendingStreams(limit=settings.max_pending_streams),
         )
 
     async def stop(self) -> None:

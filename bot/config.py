@@ -19,6 +19,11 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PROFILE = PROJECT_ROOT / "bot" / "profiles" / "bristol_plumbing.yaml"
+# Calls one core carries with realistic provider latency at overhead p95 <= 150 ms and no audio
+# underruns (tests/benchmark/RESULTS.md, "Now, one core": 12 calls, overhead p95 133 ms, 0
+# underruns). CPU alone fills a core at about 17-20 calls (0.047-0.060 cores per call); at 16
+# calls v2v p95 was already 1.5 s.
+CALLS_PER_CORE = 12
 
 
 def _secret_set(value: SecretStr | None) -> bool:
@@ -132,6 +137,23 @@ class Settings(BaseSettings):
     # peer connections live in one process), else one. Stream tokens and call state are in SQLite.
     workers: int = Field(default=0, ge=0)
 
+    # Shutdown and admission (bot/drain.py, bot/admission.py).
+    # On SIGTERM live calls get this long to end by themselves before the bot says goodbye and
+    # hangs up. fly.toml's kill_timeout (300 s) = 260 s + up to 25 s of goodbye + exit.
+    drain_secs: float = Field(default=260.0, ge=0)
+    # Most concurrent calls on this machine, counted across worker processes in the database.
+    # 0 = CALLS_PER_CORE per CPU core (see `call_limit`).
+    max_calls: int = Field(default=0, ge=0)
+    # A request's headers and body must arrive within this long of its first byte.
+    request_read_timeout_secs: float = Field(default=10.0, gt=0)
+    # Most HTTP connections one worker serves at once (uvicorn's limit_concurrency; over it: 503).
+    # Live calls' WebSockets are not counted (uvicorn hands them off at the upgrade).
+    max_connections: int = Field(default=200, gt=0)
+    # A Media Streams upgrade must send `start` within this long; at most this many may wait
+    # for it at once per worker (over it the upgrade is refused).
+    stream_start_timeout_secs: float = Field(default=5.0, gt=0)
+    max_pending_streams: int = Field(default=16, gt=0)
+
     @property
     def worker_count(self) -> int:
         """How many uvicorn worker processes `server.py` starts."""
@@ -148,6 +170,11 @@ class Settings(BaseSettings):
         if not re.fullmatch(r"[0-9]{4,8}", pin):
             raise ValueError("must be 4 to 8 digits (the owner types it on the keypad, then #)")
         return SecretStr(pin)
+
+    @property
+    def call_limit(self) -> int:
+        """Concurrent calls this machine accepts before callers are sent to voicemail."""
+        return self.max_calls or CALLS_PER_CORE * max(1, os.cpu_count() or 1)
 
     @field_validator("public_base_url")
     @classmethod

@@ -43,6 +43,12 @@ ACTIVE_CALLS = Gauge(
 CALLS_ENDED = Counter(
     "receptionist_calls_total", "Calls that ended, by outcome.", ["status"], registry=REGISTRY
 )
+CALLS_REFUSED = Counter(
+    "receptionist_calls_refused_total",
+    "Incoming calls sent to voicemail without streaming: over_capacity or server_draining.",
+    ["reason"],
+    registry=REGISTRY,
+)
 MALFORMED_FRAMES = Counter(
     "receptionist_malformed_frames_total", "Media Streams messages dropped.", registry=REGISTRY
 )

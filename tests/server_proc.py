@@ -90,6 +90,11 @@ def start_server(tmp_dir: Path, env: dict[str, str], *, timeout: float = 60.0) -
         # the machine's cores, and tests must not.
         "WORKERS": "1",
         "METRICS_TOKEN": METRICS_TOKEN,
+        # A module's tests share one server and leave calls ACTIVE that never streamed; the call
+        # limit is tested with its own value (tests/test_admission.py), not hit by accident.
+        "MAX_CALLS": "1000",
+        # A server stopped with a call still live says goodbye after this, not after 260 s.
+        "DRAIN_SECS": "5",
     } | env
     log = log_path.open("wb")
     # cwd is the temp dir so a developer's .env in the project root is never read.
