@@ -6,6 +6,8 @@ the package has no base-URL argument, so the API domain's `base_url` is set afte
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from loguru import logger
@@ -18,6 +20,19 @@ from bot.config import Settings
 
 class TwilioUnavailable(Exception):
     """Twilio is not configured, or the request failed; the caller of this module decides."""
+
+
+@contextmanager
+def _requesting(what: str) -> Iterator[None]:
+    """Turn any failure of the request into `TwilioUnavailable`, logged without its details."""
+    try:
+        yield
+    except TwilioRestException as exc:
+        logger.warning("twilio {} failed: status={} code={}", what, exc.status, exc.code)
+        raise TwilioUnavailable(f"{what} failed with HTTP {exc.status}") from None
+    except Exception as exc:  # network errors, timeouts
+        logger.warning("twilio {} failed: {}", what, type(exc).__name__)
+        raise TwilioUnavailable(f"{what} request failed") from None
 
 
 @dataclass(frozen=True)
@@ -51,42 +66,32 @@ class TwilioRest:
 
     async def hang_up(self, call_sid: str) -> bool:
         """End a live call. A call that already ended (404) counts as done."""
-        try:
-            await self._client.calls(call_sid).update_async(status="completed")
-            return True
-        except TwilioRestException as exc:
-            if exc.status == 404:
-                return True
-            logger.warning("twilio hang-up failed: status={} code={}", exc.status, exc.code)
-            raise TwilioUnavailable(f"hang-up failed with HTTP {exc.status}") from None
-        except Exception as exc:  # network errors, timeouts
-            logger.warning("twilio hang-up failed: {}", type(exc).__name__)
-            raise TwilioUnavailable("hang-up request failed") from None
+        with _requesting("hang-up"):
+            try:
+                await self._client.calls(call_sid).update_async(status="completed")
+            except TwilioRestException as exc:
+                if exc.status != 404:
+                    raise
+        return True
 
     async def redirect(self, call_sid: str, twiml: str) -> None:
         """Replace what a live call is doing with new TwiML (used for transfers)."""
-        try:
+        with _requesting("call update"):
             await self._client.calls(call_sid).update_async(twiml=twiml)
-        except Exception as exc:
-            logger.warning("twilio call update failed: {}", type(exc).__name__)
-            raise TwilioUnavailable("call update failed") from None
 
     async def send_sms(self, to: str, body: str) -> SentMessage:
         """Send one SMS from the business number."""
         if not self._from:
             raise TwilioUnavailable("TWILIO_PHONE_NUMBER is not set")
-        try:
+        with _requesting("SMS"):
             msg = await self._client.messages.create_async(to=to, from_=self._from, body=body)
-        except Exception as exc:
-            logger.warning("twilio sms failed: {}", type(exc).__name__)
-            raise TwilioUnavailable("SMS request failed") from None
         return SentMessage(sid=msg.sid or "", status=str(msg.status or ""))
 
     async def call(self, to: str, twiml: str) -> str:
         """Place an outbound call that plays `twiml` (used to escalate alerts)."""
         if not self._from:
             raise TwilioUnavailable("TWILIO_PHONE_NUMBER is not set")
-        try:
+        with _requesting("outbound call"):
             created = await self._client.calls.create_async(
                 to=to,
                 from_=self._from,
@@ -95,7 +100,4 @@ class TwilioRest:
                 status_callback_method="POST",
                 status_callback_event=["initiated", "ringing", "answered", "completed"],
             )
-        except Exception as exc:
-            logger.warning("twilio outbound call failed: {}", type(exc).__name__)
-            raise TwilioUnavailable("outbound call failed") from None
         return created.sid or ""
