@@ -34,9 +34,10 @@ import sys
 import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Annotated
 
 import uvicorn
-from fastapi import FastAPI, Request, Response, WebSocket, WebSocketDisconnect
+from fastapi import Depends, FastAPI, Request, Response, WebSocket, WebSocketDisconnect
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from loguru import logger
@@ -173,8 +174,12 @@ def _state(request: Request | WebSocket) -> AppState:
     return request.app.state.app
 
 
-async def _signed_form(request: Request, *, check_to: bool = False) -> FormData | None:
-    """The webhook's form fields if Twilio signed it for this deployment, else None.
+class NotFromTwilio(Exception):
+    """A webhook that Twilio did not sign, or signed for another account or number."""
+
+
+async def _signed_form(request: Request, *, check_to: bool = False) -> FormData:
+    """The webhook's form fields if Twilio signed it for this deployment; else `NotFromTwilio`.
 
     `check_to`: the request carries the number called or texted (voice, SMS), which must be ours.
     """
@@ -195,7 +200,7 @@ async def _signed_form(request: Request, *, check_to: bool = False) -> FormData 
     )
     if not ok:
         logger.warning("rejected {} with a missing or invalid Twilio signature", request.url.path)
-        return None
+        raise NotFromTwilio
     numbers = deployment_numbers([state.settings.twilio_phone_number, state.profile.phone])
     reason = foreign_reason(
         form, account_sid=state.settings.twilio_account_sid, numbers=numbers, check_to=check_to
@@ -207,14 +212,30 @@ async def _signed_form(request: Request, *, check_to: bool = False) -> FormData 
             reason,
             mask_phone(str(form.get("To") or "")),
         )
-        return None
+        raise NotFromTwilio
     return form
 
 
-def _forbidden() -> Response:
+async def _twilio_form(request: Request) -> FormData:
+    return await _signed_form(request)
+
+
+async def _twilio_form_to_us(request: Request) -> FormData:
+    return await _signed_form(request, check_to=True)
+
+
+# A signed webhook's fields; a request that is not Twilio's, for us, gets 403 before the handler.
+TwilioForm = Annotated[FormData, Depends(_twilio_form)]
+TwilioFormToUs = Annotated[FormData, Depends(_twilio_form_to_us)]
+
+
+async def _not_from_twilio(request: Request, exc: Exception) -> Response:
     return Response(
         "invalid signature, or not for this deployment", status_code=403, media_type="text/plain"
     )
+
+
+app.add_exception_handler(NotFromTwilio, _not_from_twilio)
 
 
 def _metrics_credential(request: Request) -> access.Credential:
@@ -268,11 +289,8 @@ async def prometheus_metrics(request: Request) -> Response:
 
 
 @app.post("/twilio/voice")
-async def twilio_voice(request: Request) -> Response:
+async def twilio_voice(request: Request, form: TwilioFormToUs) -> Response:
     """Answer an incoming call with TwiML that streams it to /twilio/ws."""
-    form = await _signed_form(request, check_to=True)
-    if form is None:
-        return _forbidden()
     state, settings = _state(request), _state(request).settings
     call_sid = str(form.get("CallSid") or "")
     if not call_sid.startswith("CA"):
@@ -373,15 +391,12 @@ async def twilio_stream(websocket: WebSocket) -> None:
 
 
 @app.post("/twilio/recording")
-async def twilio_recording(request: Request) -> Response:
+async def twilio_recording(request: Request, form: TwilioForm) -> Response:
     """A voicemail left after the fallback apology: one message per RecordingSid, texted to the owners.
 
     The `<Record>` action and its recording status callback both come here; whichever arrives
     first keeps the message (bot/twilio_callbacks.py).
     """
-    form = await _signed_form(request)
-    if form is None:
-        return _forbidden()
     state = _state(request)
     problem = await state.callbacks.recording_posted(form)
     if problem is not None:
@@ -394,11 +409,8 @@ async def twilio_recording(request: Request) -> Response:
 
 
 @app.post("/twilio/call-status")
-async def twilio_call_status(request: Request) -> Response:
+async def twilio_call_status(request: Request, form: TwilioForm) -> Response:
     """Call status callbacks, kept once per (CallSid, CallStatus); the call record is not touched."""
-    form = await _signed_form(request)
-    if form is None:
-        return _forbidden()
     problem = await _state(request).callbacks.call_status_posted(form)
     if problem is not None:
         return Response(problem, status_code=400, media_type="text/plain")
@@ -406,11 +418,8 @@ async def twilio_call_status(request: Request) -> Response:
 
 
 @app.post("/twilio/sms")
-async def twilio_sms(request: Request) -> Response:
+async def twilio_sms(request: Request, form: TwilioFormToUs) -> Response:
     """Inbound SMS: each MessageSid once; a reply from the owner acknowledges emergency alerts."""
-    form = await _signed_form(request, check_to=True)
-    if form is None:
-        return _forbidden()
     message_sid = str(form.get("MessageSid") or "")
     if not message_sid.startswith(("SM", "MM")):
         return Response("missing MessageSid", status_code=400, media_type="text/plain")
@@ -421,11 +430,8 @@ async def twilio_sms(request: Request) -> Response:
 
 
 @app.post("/twilio/stream-status")
-async def twilio_stream_status(request: Request) -> Response:
+async def twilio_stream_status(request: Request, form: TwilioForm) -> Response:
     """Record Media Streams lifecycle events; the only server-side trace of why a stream died."""
-    form = await _signed_form(request)
-    if form is None:
-        return _forbidden()
     call_sid = str(form.get("CallSid") or "") or None
     detail = {k: str(form.get(k) or "") for k in ("StreamSid", "StreamEvent", "StreamError")}
     await _state(request).store.audit("twilio", "stream.status", call_sid, detail)

@@ -77,7 +77,7 @@ def test_health_and_ready_name_no_provider_without_the_token(server):
             response = http.get(path, headers=headers)
             assert response.status_code == 200
             assert not any(name in response.text.lower() for name in PROVIDER_NAMES), response.text
-    assert http.get("/ready").json() == {"ready": True}
+    assert http.get("/ready").json() == {"ready": True, "draining": False}
     detailed = http.get("/ready", headers=METRICS_HEADERS).json()
     assert detailed["missing"] == [] and detailed["providers"]["deepgram"] is True
 
@@ -192,7 +192,7 @@ def test_without_a_metrics_token_metrics_do_not_exist_and_docs_can_be_enabled(do
     http = httpx.Client(base_url=docs_server.url, timeout=10)
     assert http.get("/metrics").status_code == 404
     assert http.get("/metrics", headers=METRICS_HEADERS).status_code == 404
-    assert http.get("/ready", headers=METRICS_HEADERS).json() == {"ready": True}
+    assert http.get("/ready", headers=METRICS_HEADERS).json() == {"ready": True, "draining": False}
     assert http.get("/docs").status_code == 200 and http.get("/redoc").status_code == 200
     schema = http.get("/openapi.json").json()
     assert "/twilio/voice" in schema["paths"] and "/api/offer" not in schema["paths"]
