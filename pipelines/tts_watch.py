@@ -2,8 +2,8 @@
 
 Invariant: once the TTS has been asked to speak (a `TTSSpeakFrame`, or LLM text up to a sentence
 end or the end of the reply), audio must leave it within `stall_secs`, or `on_failure` is awaited
-(once per call); the same happens after `max_errors` errors from the TTS. Audio out of the TTS or
-an interruption (the request was cancelled) stops the clock.
+(once per call); the same happens after `max_errors` errors from the TTS with no audio between
+them. Audio out of the TTS or an interruption (the request was cancelled) stops the clock.
 
 Pipecat's TTS errors are non-fatal `ErrorFrame`s and its websocket service keeps retrying, so
 without this a dead TTS leaves the caller in silence until the pipeline's idle timeout.
@@ -67,6 +67,7 @@ class TTSWatch:
     def audio_out(self) -> None:
         """Audio left the TTS: it is alive."""
         self._unspoken_text = False
+        self._errors = 0
         self._disarm()
 
     def interrupted(self) -> None:

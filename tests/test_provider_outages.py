@@ -14,7 +14,10 @@ from __future__ import annotations
 import asyncio
 from xml.etree import ElementTree
 
+import httpx
 import pytest
+from aiortc import RTCPeerConnection, RTCSessionDescription
+from aiortc.mediastreams import AudioStreamTrack
 
 from tests import audio
 from tests.fakes._base import now
@@ -198,3 +201,29 @@ async def test_instant_llm_reply_never_gets_the_stall_filler(fakes, server_facto
     await caller.hangup()
     row = await wait_for_status(server, caller.call_sid, "COMPLETED")
     assert row["end_reason"] == "caller_hung_up"
+
+
+# ---- the browser test page has no Twilio: the call just ends, and says why ------------------------
+
+
+async def test_tts_down_on_a_test_page_call_ends_it_as_tts_unavailable(fakes, server_factory):
+    server = server_factory(
+        cartesia_base_url=f"ws://127.0.0.1:{free_port()}", test_page_enabled="true"
+    )
+    pc = RTCPeerConnection()
+    pc.addTrack(AudioStreamTrack())  # a microphone that sends silence
+    try:
+        await pc.setLocalDescription(await pc.createOffer())
+        async with httpx.AsyncClient(base_url=server.url, timeout=10) as http:
+            offer = {"sdp": pc.localDescription.sdp, "type": "offer", "request_data": {}}
+            answer = (await http.post("/api/offer", json=offer)).json()
+        await pc.setRemoteDescription(RTCSessionDescription(answer["sdp"], answer["type"]))
+        for _ in range(150):
+            rows = server.rows("SELECT status, end_reason FROM calls")
+            if rows and rows[0]["status"] != "ACTIVE":
+                break
+            await asyncio.sleep(0.1)
+        assert [tuple(r) for r in rows] == [("FAILED", "tts_unavailable")]
+        assert fakes.twilio.call_updates == [] and fakes.twilio.messages == []
+    finally:
+        await pc.close()
