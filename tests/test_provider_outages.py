@@ -34,6 +34,20 @@ REPLY = "Sure, what is the address for the visit?"
 FILLER = "Sorry, just one moment."
 
 
+@pytest.fixture(scope="module")
+def dead_tts_server(server_factory):
+    """Cartesia's address has nothing listening; the test page is on (its calls have no Twilio)."""
+    return server_factory(
+        cartesia_base_url=f"ws://127.0.0.1:{free_port()}", test_page_enabled="true"
+    )
+
+
+@pytest.fixture(scope="module")
+def quick_server(server_factory):
+    """Short STT and LLM deadlines, so the tests that wait for them stay short."""
+    return server_factory(stt_reconnect_secs=2, llm_stall_secs=1.0, llm_give_up_secs=2.0)
+
+
 def redirects(fakes, call_sid: str) -> list[dict]:
     return [
         u for u in fakes.twilio.call_updates if u["call_sid"] == call_sid and "Twiml" in u["form"]
@@ -71,14 +85,21 @@ async def assert_failed_over(fakes, server, caller, reason: str) -> None:
 # ---- #24: TTS failure ----------------------------------------------------------------------------
 
 
-async def test_tts_down_at_call_start_sends_the_caller_to_voicemail(fakes, server_factory):
-    server = server_factory(cartesia_base_url=f"ws://127.0.0.1:{free_port()}")  # nothing listens
+@pytest.mark.parametrize("failure", ["port_closed", "accepts_but_sends_no_audio"])
+async def test_tts_down_at_call_start_sends_the_caller_to_voicemail(
+    fakes, server_factory, dead_tts_server, failure
+):
+    if failure == "port_closed":
+        server = dead_tts_server
+    else:  # a fresh server: nothing in its phrase cache, the greeting needs the TTS
+        server = server_factory()
+        fakes.cartesia.silent = True
     caller = new_caller(fakes, server)
     await caller.dial()
     await caller.connect()
     update = await wait_for_redirect(fakes, caller, within=15)
     silence = update["t"] - caller.started_t
-    print(f"\nTTS down at call start: {silence:.2f} s of silence before the fallback redirect")
+    print(f"\nTTS {failure} at call start: {silence:.2f} s of silence before the fallback redirect")
     assert silence < 8
     assert caller.first_media_t(voiced_only=True) is None  # nothing was ever spoken
     assert_voicemail_twiml(update, server)
@@ -166,8 +187,8 @@ async def test_caller_audio_during_a_deepgram_outage_is_replayed_on_the_new_sock
     await caller.hangup()
 
 
-async def test_deepgram_that_never_comes_back_sends_the_caller_to_voicemail(fakes, server_factory):
-    server = server_factory(stt_reconnect_secs=2)
+async def test_deepgram_that_never_comes_back_sends_the_caller_to_voicemail(fakes, quick_server):
+    server = quick_server
     caller = await answered_call(fakes, server, [SINK])
     fakes.call(fakes.deepgram.drop_connections(refuse_secs=60))
     dropped_t = fakes.deepgram.drops[-1]["t"]
@@ -182,8 +203,8 @@ async def test_deepgram_that_never_comes_back_sends_the_caller_to_voicemail(fake
 # ---- the LLM stall timer cannot outlive a reply that already started -------------------------------
 
 
-async def test_instant_llm_reply_never_gets_the_stall_filler(fakes, server_factory):
-    server = server_factory(llm_stall_secs=1.0, llm_give_up_secs=2.0)
+async def test_instant_llm_reply_never_gets_the_stall_filler(fakes, quick_server):
+    server = quick_server
     fakes.openai.first_token_latency_s = 0.0
     fakes.openai.responder = ScriptedLLM([], default=Text(REPLY))
     caller = await answered_call(fakes, server, [SINK, NAME])
@@ -206,10 +227,8 @@ async def test_instant_llm_reply_never_gets_the_stall_filler(fakes, server_facto
 # ---- the browser test page has no Twilio: the call just ends, and says why ------------------------
 
 
-async def test_tts_down_on_a_test_page_call_ends_it_as_tts_unavailable(fakes, server_factory):
-    server = server_factory(
-        cartesia_base_url=f"ws://127.0.0.1:{free_port()}", test_page_enabled="true"
-    )
+async def test_tts_down_on_a_test_page_call_ends_it_as_tts_unavailable(fakes, dead_tts_server):
+    server = dead_tts_server
     pc = RTCPeerConnection()
     pc.addTrack(AudioStreamTrack())  # a microphone that sends silence
     try:
@@ -219,7 +238,7 @@ async def test_tts_down_on_a_test_page_call_ends_it_as_tts_unavailable(fakes, se
             answer = (await http.post("/api/offer", json=offer)).json()
         await pc.setRemoteDescription(RTCSessionDescription(answer["sdp"], answer["type"]))
         for _ in range(150):
-            rows = server.rows("SELECT status, end_reason FROM calls")
+            rows = server.rows("SELECT status, end_reason FROM calls WHERE transport = 'webrtc'")
             if rows and rows[0]["status"] != "ACTIVE":
                 break
             await asyncio.sleep(0.1)
