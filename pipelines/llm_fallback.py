@@ -94,8 +94,10 @@ class LLMGate(FrameProcessor):
         if isinstance(frame, LLMContextFrame):
             if self._fallback.engaged:
                 return
-            if direction == FrameDirection.DOWNSTREAM:
-                self._fallback.request_sent()  # before the model can possibly answer
+            # Before the model can possibly answer. A speculative request (a turn still open) may
+            # be discarded with its answer, which would leave the clock running with no reply due.
+            if direction == FrameDirection.DOWNSTREAM and not frame.speculation:
+                self._fallback.request_sent()
         await self.push_frame(frame, direction)
 
 
