@@ -27,8 +27,15 @@ WHAT_FAILED = {"tts_unavailable": "speak", "stt_unavailable": "hear callers"}
 async def fail_over(
     session: CallSession, reason: str, *, end_pipeline: Callable[[], Awaitable[None]]
 ) -> bool:
-    """Send the caller to voicemail because `reason`; False if the call was already ending."""
+    """Send the caller to voicemail because `reason`; False if the call was already ending.
+
+    A call already ending (a goodbye, a transfer) keeps its decision; if the TTS is what failed,
+    its pipeline is ended now, since a goodbye that cannot be spoken only adds silence before the
+    hang-up or the transfer. (Without STT a goodbye is still heard: that call ends as planned.)
+    """
     if not session.decide_end("FAILED", reason):
+        if reason == "tts_unavailable":
+            await end_pipeline()
         return False
     logger.warning("call {}: {}, sending the caller to voicemail", session.call_id, reason)
     phone = session.transport == "twilio"

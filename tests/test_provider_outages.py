@@ -21,7 +21,7 @@ from aiortc.mediastreams import AudioStreamTrack
 
 from tests import audio
 from tests.fakes._base import now
-from tests.fakes.openai import ScriptedLLM, Text
+from tests.fakes.openai import Rule, ScriptedLLM, Text, ToolCall
 from tests.server_proc import free_port
 from tests.test_call_path import answered_call, call_row, new_caller, turns, wait_for_status
 
@@ -29,6 +29,7 @@ pytestmark = pytest.mark.e2e
 
 SINK = audio.FIXTURES["leaking_sink"]
 NAME = audio.FIXTURES["my_name"]
+BYE = audio.FIXTURES["never_mind"]
 OWNER = "+18605550111"  # bristol_plumbing.yaml
 REPLY = "Sure, what is the address for the visit?"
 FILLER = "Sorry, just one moment."
@@ -128,6 +129,23 @@ async def test_tts_dying_mid_call_sends_the_caller_to_voicemail(fakes, phone_ser
     assert not [r for r in caller.events("media") if r["voiced"] and r["t"] > failed_t + 0.5]
     assert_voicemail_twiml(update, phone_server)
     await assert_failed_over(fakes, phone_server, caller, "tts_unavailable")
+
+
+async def test_a_goodbye_the_tts_cannot_speak_does_not_hold_the_line(fakes, phone_server):
+    fakes.openai.responder = ScriptedLLM(
+        [Rule(when_user_contains="never mind", reply=ToolCall("end_call", {}))],
+        default=Text(REPLY),
+    )
+    caller = await answered_call(fakes, phone_server, [BYE])
+    fakes.cartesia.silent = True
+    spoken = await caller.say(audio.load("never_mind"))
+    await caller.wait_for(lambda: bool(fakes.twilio.hangups()), 15, "the hang-up")
+    waited = fakes.twilio.hangups()[0]["t"] - spoken["t_last_voiced_frame"]
+    print(f"\nunspeakable goodbye: hang-up {waited:.2f} s after the caller stopped speaking")
+    assert waited < 10  # not the 20 s grace a stuck goodbye otherwise gets
+    row = await wait_for_status(phone_server, caller.call_sid, "COMPLETED")
+    assert row["end_reason"] == "bot_ended"  # the bot's decision to end the call stands
+    assert not redirects(fakes, caller.call_sid)
 
 
 # ---- #23: Deepgram reset mid-call ----------------------------------------------------------------
