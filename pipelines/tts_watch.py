@@ -3,7 +3,8 @@
 Invariant: once the TTS has been asked to speak (a `TTSSpeakFrame`, or LLM text up to a sentence
 end or the end of the reply), audio must leave it within `stall_secs`, or `on_failure` is awaited
 (once per call); the same happens after `max_errors` errors from the TTS with no audio between
-them. Audio out of the TTS or an interruption (the request was cancelled) stops the clock.
+them, or at once when Pipecat marks the TTS unusable (the pipeline is then cancelled, and this
+makes sure the caller is still redirected and the owner told). Audio out of the TTS or an interruption (the request was cancelled) stops the clock.
 
 Pipecat's TTS errors are non-fatal `ErrorFrame`s and its websocket service keeps retrying, so
 without this a dead TTS leaves the caller in silence until the pipeline's idle timeout.
@@ -82,10 +83,11 @@ class TTSWatch:
         if self._unspoken_text and (end_of_reply or text.rstrip().endswith(SENTENCE_ENDS)):
             self.expect_audio()
 
-    def error(self) -> None:
+    def error(self, *, permanent: bool = False) -> None:
+        """The TTS reported an error; `permanent`: Pipecat marked it unusable (e.g. key refused)."""
         self._errors += 1
-        if self._errors >= self._max_errors:
-            self._fail(f"{self._errors} errors")
+        if permanent or self._errors >= self._max_errors:
+            self._fail("unusable" if permanent else f"{self._errors} errors")
 
     def stop(self) -> None:
         """The call is over."""
@@ -130,7 +132,7 @@ class _TTSRequests(FrameProcessor):
         elif (
             isinstance(frame, ErrorFrame) and watch.tts is not None and frame.processor is watch.tts
         ):
-            watch.error()
+            watch.error(permanent=not frame.processor.is_usable)
         await self.push_frame(frame, direction)
 
 

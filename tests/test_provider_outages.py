@@ -12,6 +12,7 @@ The silence each fallback costs the caller and the Deepgram reconnect gap are pr
 from __future__ import annotations
 
 import asyncio
+import json
 from xml.etree import ElementTree
 
 import httpx
@@ -80,13 +81,21 @@ async def assert_failed_over(fakes, server, caller, reason: str) -> None:
     assert caller.from_number in owner_sms[0]["form"]["Body"]
     assert "voicemail" in owner_sms[0]["form"]["Body"]
     # A redirect, never a hang-up: the caller must reach the voicemail.
-    assert not [u for u in fakes.twilio.call_updates if u["form"].get("Status") == "completed"]
+    updates = [u for u in fakes.twilio.call_updates if u["call_sid"] == caller.call_sid]
+    assert not [u for u in updates if u["form"].get("Status") == "completed"]
+    audit = server.rows(
+        "SELECT detail FROM audit_log WHERE call_id = ? AND action = 'provider.outage'",
+        (caller.call_sid,),
+    )
+    assert [json.loads(r["detail"]) for r in audit] == [{"reason": reason, "redirected": True}]
 
 
 # ---- #24: TTS failure ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("failure", ["port_closed", "accepts_but_sends_no_audio"])
+@pytest.mark.parametrize(
+    "failure", ["port_closed", "rejects_the_key", "accepts_but_sends_no_audio"]
+)
 async def test_tts_down_at_call_start_sends_the_caller_to_voicemail(
     fakes, server_factory, dead_tts_server, failure
 ):
@@ -94,7 +103,11 @@ async def test_tts_down_at_call_start_sends_the_caller_to_voicemail(
         server = dead_tts_server
     else:  # a fresh server: nothing in its phrase cache, the greeting needs the TTS
         server = server_factory()
-        fakes.cartesia.silent = True
+        if failure == "rejects_the_key":
+            fakes.cartesia.refuse_status = 401
+            fakes.cartesia.refuse_until = now() + 60
+        else:
+            fakes.cartesia.silent = True
     caller = new_caller(fakes, server)
     await caller.dial()
     await caller.connect()
@@ -171,8 +184,9 @@ async def test_deepgram_reset_mid_call_reconnects_at_once_and_hears_the_caller(f
     new_conn = _dg_conns(fakes, caller.call_sid)[1]["conn_id"]
     sent = [r for r in fakes.deepgram.transcripts_sent if r["tag"] == caller.call_sid]
     assert [(r["conn_id"], r["text"]) for r in sent] == [(new_conn, SINK)]
-    await caller.wait_for_bot_silence(quiet_s=0.6, timeout=15, voiced_only=True)
-    assert ("caller", SINK, 0) in turns(phone_server, caller.call_sid)
+    await caller.wait_for(
+        lambda: ("caller", SINK, 0) in turns(phone_server, caller.call_sid), 10, "the turn row"
+    )
     assert call_row(phone_server, caller.call_sid)["status"] == "ACTIVE"
     assert not redirects(fakes, caller.call_sid)
     await caller.hangup()

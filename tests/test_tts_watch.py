@@ -71,3 +71,10 @@ async def test_errors_fail_only_when_in_a_row_without_audio():
     w.error()
     await asyncio.sleep(0)
     assert len(failures) == 1
+
+
+async def test_an_error_that_leaves_the_tts_unusable_fails_at_once():
+    w, failures = watch()
+    w.error(permanent=True)
+    await asyncio.sleep(0)
+    assert len(failures) == 1

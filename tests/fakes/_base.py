@@ -27,8 +27,8 @@ class WebSocketFake:
     Subclasses set ``path_suffix`` (handshakes to any other path get a 404) and implement
     ``handle(ws, conn_id)``.
 
-    Outages: ``refuse_until`` (a ``now()`` time) answers handshakes before it with HTTP 503 (each
-    recorded in ``refused``); ``drop_connections(refuse_secs)`` resets every open connection
+    Outages: ``refuse_until`` (a ``now()`` time) answers handshakes before it with HTTP
+    ``refuse_status`` (503; 401 plays rejected credentials), each recorded in ``refused``; ``drop_connections(refuse_secs)`` resets every open connection
     (TCP RST, no close frame) and refuses new ones for ``refuse_secs``.
     """
 
@@ -40,6 +40,7 @@ class WebSocketFake:
         self._conn_ids = itertools.count(1)
         self._open: set[ServerConnection] = set()
         self.refuse_until = 0.0
+        self.refuse_status = HTTPStatus.SERVICE_UNAVAILABLE
         self.refused: list[dict] = []
         self.drops: list[dict] = []
 
@@ -62,7 +63,7 @@ class WebSocketFake:
             return ws.respond(HTTPStatus.NOT_FOUND, f"fake serves only *{self.path_suffix}\n")
         if now() < self.refuse_until:
             self.refused.append({"t": now(), "path": request.path})
-            return ws.respond(HTTPStatus.SERVICE_UNAVAILABLE, "fake is refusing connections\n")
+            return ws.respond(HTTPStatus(self.refuse_status), "fake is refusing connections\n")
         return None
 
     async def _handle(self, ws: ServerConnection) -> None:
@@ -86,6 +87,7 @@ class WebSocketFake:
 
     def _reset_outages(self) -> None:
         self.refuse_until = 0.0
+        self.refuse_status = HTTPStatus.SERVICE_UNAVAILABLE
         self.refused.clear()
         self.drops.clear()
 
