@@ -3,8 +3,8 @@
 Invariant: while the Deepgram socket is down, every chunk of caller audio is held (up to
 `HOLD_SECS`) and sent, in order and before any newer audio, on the next socket, followed by the
 `Finalize` the VAD asked for meanwhile; a new socket is attempted at once and then every few
-hundred milliseconds; if none is open `give_up_secs` after the drop (or after a first connect
-that failed), `on_unavailable` is awaited once and no more attempts are made.
+hundred milliseconds; if none is open `give_up_secs` after the drop (or after the first connect
+began), `on_unavailable` is awaited once and no more attempts are made.
 
 Pipecat's own `DeepgramSTTService` (1.14) drops caller audio while disconnected and waits at
 least 4 s (`exponential_backoff_time`, min_wait=4) before reconnecting, so a caller who answers
@@ -96,6 +96,7 @@ class ReconnectingDeepgramSTT(DeepgramSTTService):
         # private members: _client, _connection, _connection_settled, _on_message, _on_error,
         # _keepalive_handler, _build_connect_kwargs. Re-check them when upgrading Pipecat.
         attempt = 0
+        self._start_deadline()  # a first connect that hangs is an outage too
         try:
             while not self._gave_up:
                 keepalive = None
@@ -137,6 +138,10 @@ class ReconnectingDeepgramSTT(DeepgramSTTService):
         if self.dropped_at is None:
             self.dropped_at = time.monotonic()
             logger.warning("{}: Deepgram socket lost, reconnecting", self)
+            self._start_deadline()
+
+    def _start_deadline(self) -> None:
+        if self._give_up_timer is None:
             loop = asyncio.get_running_loop()
             self._give_up_timer = loop.call_later(self._give_up_secs, self._give_up)
 
@@ -150,6 +155,7 @@ class ReconnectingDeepgramSTT(DeepgramSTTService):
         if self._gave_up or self._connection is not None:
             return
         self._gave_up = True
+        self._connection_settled.set()  # a setup still waiting for the first connect goes on
         self._held.clear()
         self._held_bytes = 0
         logger.error("{}: Deepgram still down after {:.1f} s", self, self._give_up_secs)

@@ -278,3 +278,15 @@ async def test_tts_down_on_a_test_page_call_ends_it_as_tts_unavailable(fakes, de
         assert fakes.twilio.call_updates == [] and fakes.twilio.messages == []
     finally:
         await pc.close()
+
+
+async def test_deepgram_that_never_answers_the_handshake_at_call_start(fakes, quick_server):
+    fakes.deepgram.hang_until = now() + 30  # TCP accepted, the WebSocket upgrade never answered
+    caller = new_caller(fakes, quick_server)
+    await caller.dial()
+    await caller.connect()
+    update = await wait_for_redirect(fakes, caller, within=15)
+    print(f"\nDeepgram hanging at call start: redirect {update['t'] - caller.started_t:.2f} s in")
+    assert update["t"] - caller.started_t < 6
+    assert_voicemail_twiml(update, quick_server)
+    await assert_failed_over(fakes, quick_server, caller, "stt_unavailable")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import socket
 import struct
@@ -29,7 +30,8 @@ class WebSocketFake:
 
     Outages: ``refuse_until`` (a ``now()`` time) answers handshakes before it with HTTP
     ``refuse_status`` (503; 401 plays rejected credentials), each recorded in ``refused``; ``drop_connections(refuse_secs)`` resets every open connection
-    (TCP RST, no close frame) and refuses new ones for ``refuse_secs``.
+    (TCP RST, no close frame) and refuses new ones for ``refuse_secs``; ``hang_until`` holds
+    handshakes before it unanswered (a provider that accepts TCP and then says nothing).
     """
 
     path_suffix: str = "/"
@@ -41,6 +43,7 @@ class WebSocketFake:
         self._open: set[ServerConnection] = set()
         self.refuse_until = 0.0
         self.refuse_status = HTTPStatus.SERVICE_UNAVAILABLE
+        self.hang_until = 0.0
         self.refused: list[dict] = []
         self.drops: list[dict] = []
 
@@ -58,7 +61,10 @@ class WebSocketFake:
             await self._server.wait_closed()
             self._server = None
 
-    def _check_path(self, ws: ServerConnection, request: Request) -> Response | None:
+    async def _check_path(self, ws: ServerConnection, request: Request) -> Response | None:
+        if now() < self.hang_until:
+            self.refused.append({"t": now(), "path": request.path, "hung": True})
+            await asyncio.sleep(self.hang_until - now())
         if not urlsplit(request.path).path.endswith(self.path_suffix):
             return ws.respond(HTTPStatus.NOT_FOUND, f"fake serves only *{self.path_suffix}\n")
         if now() < self.refuse_until:
@@ -88,6 +94,7 @@ class WebSocketFake:
     def _reset_outages(self) -> None:
         self.refuse_until = 0.0
         self.refuse_status = HTTPStatus.SERVICE_UNAVAILABLE
+        self.hang_until = 0.0
         self.refused.clear()
         self.drops.clear()
 
