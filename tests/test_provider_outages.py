@@ -34,13 +34,16 @@ BYE = audio.FIXTURES["never_mind"]
 OWNER = "+18605550111"  # bristol_plumbing.yaml
 REPLY = "Sure, what is the address for the visit?"
 FILLER = "Sorry, just one moment."
+PAGE_TOKEN = "page-token-for-outage-tests"  # the test page's bearer token, where it needs one
 
 
 @pytest.fixture(scope="module")
 def dead_tts_server(server_factory):
     """Cartesia's address has nothing listening; the test page is on (its calls have no Twilio)."""
     return server_factory(
-        cartesia_base_url=f"ws://127.0.0.1:{free_port()}", test_page_enabled="true"
+        cartesia_base_url=f"ws://127.0.0.1:{free_port()}",
+        test_page_enabled="true",
+        test_page_token=PAGE_TOKEN,
     )
 
 
@@ -265,7 +268,8 @@ async def test_tts_down_on_a_test_page_call_ends_it_as_tts_unavailable(fakes, de
     pc.addTrack(AudioStreamTrack())  # a microphone that sends silence
     try:
         await pc.setLocalDescription(await pc.createOffer())
-        async with httpx.AsyncClient(base_url=server.url, timeout=10) as http:
+        auth = {"Authorization": f"Bearer {PAGE_TOKEN}"}
+        async with httpx.AsyncClient(base_url=server.url, timeout=10, headers=auth) as http:
             offer = {"sdp": pc.localDescription.sdp, "type": "offer", "request_data": {}}
             answer = (await http.post("/api/offer", json=offer)).json()
         await pc.setRemoteDescription(RTCSessionDescription(answer["sdp"], answer["type"]))
