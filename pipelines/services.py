@@ -13,7 +13,7 @@ from pipecat.transcriptions.language import Language
 
 from bot.config import Settings
 from pipelines.phrase_cache import PhraseCachingCartesiaTTS
-from pipelines.resilient_stt import ReconnectingDeepgramSTT
+from pipelines.pipecat_internals.resilient_stt import ReconnectingDeepgramSTT
 
 
 def make_stt(settings: Settings, *, call_id: str) -> ReconnectingDeepgramSTT:
