@@ -108,6 +108,12 @@ class Settings(BaseSettings):
     # after `llm_give_up_secs` the call takes a message without the LLM.
     llm_stall_secs: float = Field(default=4.0, gt=0)
     llm_give_up_secs: float = Field(default=10.0, gt=0)
+    # Speech asked of the TTS with no audio out after `tts_stall_secs`, or `tts_max_errors` TTS
+    # errors, sends the caller to the spoken apology + voicemail and texts the owner. A dropped
+    # STT socket is reopened at once; still down after `stt_reconnect_secs`, the same fallback.
+    tts_stall_secs: float = Field(default=3.0, gt=0)
+    tts_max_errors: int = Field(default=3, ge=1)
+    stt_reconnect_secs: float = Field(default=4.0, gt=0)
 
     # The owner's PIN: 4 to 8 digits, typed on the keypad and ended with #, never spoken. Owner
     # mode needs it AND a call from an owner number. Empty: owner mode is off.

@@ -1,9 +1,11 @@
 """When the LLM stops answering, the caller is never left in silence and their message is kept.
 
-After the caller finishes a turn, the model has `stall_secs` to start answering (text or a tool
-call). If it has not, the caller hears a short filler. If it still has not by `give_up_secs`, the
-call leaves the LLM behind: a fixed prompt asks for a message, the caller's next words are stored
-as a message and texted to the owner, and the bot says goodbye.
+Each request to the model (the context frame that `LLMGate` passes on to it) gives the model
+`stall_secs` to start answering (text or a tool call). The clock starts in the pipeline, before
+the request reaches the model, so a reply however fast finds the clock running and stops it.
+If it has not answered, the caller hears a short filler. If it still has not by `give_up_secs`,
+the call leaves the LLM behind: a fixed prompt asks for a message, the caller's next words are
+stored as a message and texted to the owner, and the bot says goodbye.
 """
 
 from __future__ import annotations
@@ -37,8 +39,8 @@ class LLMFallback:
         # Speaks from after the LLM: a stuck LLM holds every frame queued behind it.
         self.voice = LLMBypass(self)
 
-    def caller_finished(self) -> None:
-        """A caller turn ended: the LLM's clock starts."""
+    def request_sent(self) -> None:
+        """A request is on its way to the LLM: its clock starts (a running one restarts)."""
         if not self.engaged:
             self.model_answered()
             self._watch = asyncio.create_task(self._wait_for_model())
@@ -89,8 +91,13 @@ class LLMGate(FrameProcessor):
 
     async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
         await super().process_frame(frame, direction)
-        if self._fallback.engaged and isinstance(frame, LLMContextFrame):
-            return
+        if isinstance(frame, LLMContextFrame):
+            if self._fallback.engaged:
+                return
+            # Before the model can possibly answer. A speculative request (a turn still open) may
+            # be discarded with its answer, which would leave the clock running with no reply due.
+            if direction == FrameDirection.DOWNSTREAM and not frame.speculation:
+                self._fallback.request_sent()
         await self.push_frame(frame, direction)
 
 

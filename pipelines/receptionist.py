@@ -39,6 +39,7 @@ from bot.call_session import MAX_PIN_ATTEMPTS, CallSession
 from bot.metrics import ACTIVE_CALLS, CALLS_ENDED
 from bot.owner_pin_guard import check_owner_pin
 from bot.prompts import build_system_prompt
+from bot.provider_outage import fail_over
 from bot.twilio_webhook import transfer_twiml
 from pipelines.caller_audio_stop import CallerAudioStop
 from pipelines.emergency_watch import EmergencyTriage, EmergencyWatcher
@@ -51,6 +52,7 @@ from pipelines.pipecat_internals.speculative_turn import SpeculativeSmartTurn
 from pipelines.services import make_llm, make_stt, make_tts
 from pipelines.spoken_digits import SpokenDigitsWithheld
 from pipelines.tool_adapter import function_schemas
+from pipelines.tts_watch import TTSWatch
 from tools import tools_for
 
 # Longest silence after which smart-turn ends a turn it judged incomplete. Its default (3 s) is
@@ -110,11 +112,21 @@ class CallRunner:
             stall_secs=session.settings.llm_stall_secs,
             give_up_secs=session.settings.llm_give_up_secs,
         )
+        # A dead TTS or an STT that stays down sends the caller to voicemail (no dead air).
+        stt = make_stt(session.settings, call_id=session.call_id)
+        stt.on_unavailable = lambda: self._outage("stt_unavailable")
+        tts = make_tts(session.settings)
+        self._tts_watch = TTSWatch(
+            stall_secs=session.settings.tts_stall_secs,
+            max_errors=session.settings.tts_max_errors,
+            on_failure=lambda: self._outage("tts_unavailable"),
+        )
+        self._tts_watch.tts = tts
         pipeline = Pipeline(
             [
                 transport.input(),  # caller audio in
                 OwnerPinGate(session),  # keypad PIN on calls from an owner number
-                make_stt(session.settings, call_id=session.call_id),  # Deepgram
+                stt,  # Deepgram, reconnecting at once if its socket drops
                 SpokenDigitsWithheld(session),  # no spoken PIN reaches the LLM or the record
                 EmergencyWatcher(self._triage),  # whatever the LLM does
                 self._user_agg,  # VAD, end of turn, barge-in
@@ -122,7 +134,9 @@ class CallRunner:
                 LLMGate(self._fallback),  # closed if the LLM stops answering
                 self._llm,  # OpenAI + tools
                 self._fallback.voice,  # notices LLM output; speaks past a stuck LLM
-                make_tts(session.settings),  # Cartesia
+                self._tts_watch.requests,  # what the TTS was asked to say
+                tts,  # Cartesia
+                self._tts_watch.output,  # ... and whether audio came out
                 transport.output(),  # bot audio out
                 self._assistant_agg,  # keeps only what the caller heard
             ]
@@ -157,6 +171,12 @@ class CallRunner:
         goodbye.interruptible = False
         # Queued from a task so a tool asking to end the call can return its result first.
         self._end_task = asyncio.create_task(self._finish([goodbye, EndFrame()]))
+
+    async def _outage(self, reason: str) -> None:
+        """A speech provider is gone: apology and voicemail from Twilio, owner texted."""
+        await fail_over(
+            self._session, reason, end_pipeline=lambda: self._worker.cancel(reason=reason)
+        )
 
     async def _finish(self, frames: list) -> None:
         await self._worker.queue_frames(frames)
@@ -231,6 +251,7 @@ class CallRunner:
             limit.cancel()
             heartbeat.cancel()
             self._fallback.stop()
+            self._tts_watch.stop()
             await self._triage.close()
             ACTIVE_CALLS.dec()
             if self._end_task:
@@ -274,6 +295,7 @@ class CallRunner:
         async def _connected(transport, client) -> None:
             await store.mark_connected(session.call_id)
             await session.emit("call", {"call_id": session.call_id, "transport": session.transport})
+            self._tts_watch.expect_audio()  # the greeting must start within TTS_STALL_SECS
             await self.say(session.profile.greeting)
 
         @self._transport.event_handler("on_client_disconnected")
@@ -294,8 +316,6 @@ class CallRunner:
                 self._triage.caller_turn_ended()
                 if self._fallback.engaged:
                     await self._fallback.take_message(message.content)
-                else:
-                    self._fallback.caller_finished()
 
         @self._llm.event_handler("on_function_calls_started")
         async def _tool_started(service, function_calls) -> None:

@@ -17,12 +17,18 @@ from pipecat.transcriptions.language import Language
 
 from bot.config import Settings
 from pipelines.pipecat_internals.phrase_cache import PhraseCachingCartesiaTTS
+from pipelines.pipecat_internals.resilient_stt import ReconnectingDeepgramSTT
 
 
-def make_stt(settings: Settings, *, call_id: str) -> DeepgramSTTService:
-    """Deepgram live transcription; the call id is sent as Deepgram's billing tag."""
+def make_stt(settings: Settings, *, call_id: str) -> ReconnectingDeepgramSTT:
+    """Deepgram live transcription; the call id is sent as Deepgram's billing tag.
+
+    A dropped socket is reopened at once with the caller's audio replayed; set `on_unavailable`
+    on the result to learn that it stayed down for `STT_RECONNECT_SECS`.
+    """
     assert settings.deepgram_api_key is not None
-    return DeepgramSTTService(
+    return ReconnectingDeepgramSTT(
+        give_up_secs=settings.stt_reconnect_secs,
         api_key=settings.deepgram_api_key.get_secret_value(),
         base_url=settings.deepgram_base_url,
         tag=call_id,

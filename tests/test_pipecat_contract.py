@@ -18,6 +18,7 @@ from pipecat.audio.vad.silero import SileroOnnxModel, SileroVADAnalyzer
 from pipecat.pipeline.worker import PipelineWorker
 from pipecat.pipeline.worker_observer import WorkerObserver
 from pipecat.services.cartesia.tts import CartesiaTTSService
+from pipecat.services.deepgram.stt import DeepgramSTTService
 from pipecat.services.tts_service import TTSService
 from pipecat.transports.websocket.fastapi import (
     FastAPIWebsocketOutputTransport,
@@ -25,6 +26,7 @@ from pipecat.transports.websocket.fastapi import (
 )
 
 import pipelines.pipecat_internals as internals
+from pipelines.pipecat_internals.resilient_stt import ReconnectingDeepgramSTT
 
 # (our module, Pipecat class, private name, "method" or "attribute")
 CONTRACT = [
@@ -53,6 +55,24 @@ CONTRACT = [
     ("speculative_turn", BaseSmartTurn, "_clear", "method"),
     ("phrase_cache", TTSService, "_handle_tts_speak", "method"),
     ("phrase_cache", CartesiaTTSService, "on_audio_context_interrupted", "method"),
+    *(
+        ("resilient_stt", DeepgramSTTService, name, "method")
+        for name in (
+            "_connection_handler",
+            "_on_message",
+            "_on_error",
+            "_keepalive_handler",
+            "_build_connect_kwargs",
+            "_connect",
+            "_disconnect",
+            "run_stt",
+            "request_finalize",
+        )
+    ),
+    *(
+        ("resilient_stt", DeepgramSTTService, name, "attribute")
+        for name in ("_client", "_connection", "_connection_settled", "_connection_task")
+    ),
 ]
 
 
@@ -79,6 +99,11 @@ def test_private_name_still_exists(module: str, cls: type, name: str, kind: str)
         f"pipelines/pipecat_internals/{module}.py relies on {cls.__name__}.{name}, which this "
         f"Pipecat no longer defines"
     )
+
+
+def test_the_deepgram_handler_replaced_is_still_the_one_connect_starts() -> None:
+    assert "self._connection_handler()" in inspect.getsource(DeepgramSTTService._connect)
+    assert ReconnectingDeepgramSTT._connection_handler is not DeepgramSTTService._connection_handler
 
 
 def test_patched_library_functions_still_exist() -> None:

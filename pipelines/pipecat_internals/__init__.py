@@ -17,6 +17,7 @@ What relies on what:
 | shared_models | skips `SileroOnnxModel.__init__` (sets `session`, `sample_rates`); `SileroVADAnalyzer._run_analyzer`/`_vad_state`/`_vad_stopping_count`/`_maybe_reset_model`; skips `LocalSmartTurnAnalyzerV3.__init__` (sets `_session`, `_log_data`; overrides `_model_executor`) |
 | speculative_turn | `BaseSmartTurn._audio_buffer`/`_speech_triggered`/`_process_speech_segment`/`_clear` |
 | phrase_cache | `TTSService._handle_tts_speak` |
+| resilient_stt | replaces `DeepgramSTTService._connection_handler`; uses `_connect`, `_disconnect`, `_on_message`, `_on_error`, `_keepalive_handler`, `_build_connect_kwargs`, `_client`, `_connection`, `_connection_settled`, `_connection_task` |
 | tls | `httpx._transports.default.create_ssl_context` (and httpx2's) |
 | aioice_loopback | `aioice.ice.get_host_addresses` |
 """

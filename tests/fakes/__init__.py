@@ -10,8 +10,10 @@
 
 Conventions: ``await fake.start()`` binds 127.0.0.1:0 and sets ``.port``; ``await fake.stop()``.
 Records are plain lists of dicts with a ``t`` (``time.monotonic()``), appended only on the
-fake's own loop. Control methods (``reset``, ``fail_next``, ``hang_next``) are coroutines: await
-them in-process, or run them through ``ProviderFakes.call`` from another thread.
+fake's own loop. Control methods (``reset``, ``fail_next``, ``hang_next``, ``drop_connections``)
+are coroutines: await them in-process, or run them through ``ProviderFakes.call`` from another
+thread. The WebSocket fakes (Deepgram, Cartesia) can also refuse (``refuse_until``,
+``refuse_status``) or hang (``hang_until``) handshakes; Cartesia can go ``silent``.
 """
 
 from .caller import FakeTwilioCaller, dominant_freq, ulaw_silence, ulaw_tone

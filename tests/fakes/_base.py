@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
+import socket
+import struct
 import time
 from http import HTTPStatus
 from urllib.parse import urlsplit
@@ -24,6 +27,11 @@ class WebSocketFake:
 
     Subclasses set ``path_suffix`` (handshakes to any other path get a 404) and implement
     ``handle(ws, conn_id)``.
+
+    Outages: ``refuse_until`` (a ``now()`` time) answers handshakes before it with HTTP
+    ``refuse_status`` (503; 401 plays rejected credentials), each recorded in ``refused``; ``drop_connections(refuse_secs)`` resets every open connection
+    (TCP RST, no close frame) and refuses new ones for ``refuse_secs``; ``hang_until`` holds
+    handshakes before it unanswered (a provider that accepts TCP and then says nothing).
     """
 
     path_suffix: str = "/"
@@ -32,6 +40,12 @@ class WebSocketFake:
         self.port: int = 0
         self._server: Server | None = None
         self._conn_ids = itertools.count(1)
+        self._open: set[ServerConnection] = set()
+        self.refuse_until = 0.0
+        self.refuse_status = HTTPStatus.SERVICE_UNAVAILABLE
+        self.hang_until = 0.0
+        self.refused: list[dict] = []
+        self.drops: list[dict] = []
 
     async def start(self) -> None:
         """Bind 127.0.0.1:0 and start serving; sets ``port``."""
@@ -47,13 +61,42 @@ class WebSocketFake:
             await self._server.wait_closed()
             self._server = None
 
-    def _check_path(self, ws: ServerConnection, request: Request) -> Response | None:
+    async def _check_path(self, ws: ServerConnection, request: Request) -> Response | None:
+        if now() < self.hang_until:
+            self.refused.append({"t": now(), "path": request.path, "hung": True})
+            await asyncio.sleep(self.hang_until - now())
         if not urlsplit(request.path).path.endswith(self.path_suffix):
             return ws.respond(HTTPStatus.NOT_FOUND, f"fake serves only *{self.path_suffix}\n")
+        if now() < self.refuse_until:
+            self.refused.append({"t": now(), "path": request.path})
+            return ws.respond(HTTPStatus(self.refuse_status), "fake is refusing connections\n")
         return None
 
     async def _handle(self, ws: ServerConnection) -> None:
-        await self.handle(ws, next(self._conn_ids))
+        self._open.add(ws)
+        try:
+            await self.handle(ws, next(self._conn_ids))
+        finally:
+            self._open.discard(ws)
+
+    async def drop_connections(self, refuse_secs: float = 0.0) -> int:
+        """Reset every open connection (RST); refuse new ones for ``refuse_secs``. Returns how many."""
+        self.refuse_until = now() + refuse_secs
+        dropped = list(self._open)
+        for ws in dropped:
+            sock = ws.transport.get_extra_info("socket")
+            if sock is not None:  # linger 0: close() sends RST instead of FIN
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            ws.transport.abort()
+        self.drops.append({"t": now(), "count": len(dropped), "refuse_secs": refuse_secs})
+        return len(dropped)
+
+    def _reset_outages(self) -> None:
+        self.refuse_until = 0.0
+        self.refuse_status = HTTPStatus.SERVICE_UNAVAILABLE
+        self.hang_until = 0.0
+        self.refused.clear()
+        self.drops.clear()
 
     async def handle(self, ws: ServerConnection, conn_id: int) -> None:
         """Serve one connection (implemented by subclasses)."""

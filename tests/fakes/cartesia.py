@@ -67,7 +67,9 @@ class FakeCartesia(WebSocketFake):
       - ``done_sent``: conn_id, context_id.
 
     Knobs (restored by ``reset()``): ``freq_for(text) -> Hz``, ``first_audio_latency_s``
-    (+ uniform(0, ``first_audio_jitter_s``)) before the first chunk of each transcript message.
+    (+ uniform(0, ``first_audio_jitter_s``)) before the first chunk of each transcript message;
+    ``silent``: keep accepting transcripts (recorded in ``synthesized``) but send no audio, no
+    timestamps and no ``done`` (a provider that hangs). Outages: see ``WebSocketFake``.
     """
 
     path_suffix = "/tts/websocket"
@@ -85,6 +87,7 @@ class FakeCartesia(WebSocketFake):
         self.freq_for: Callable[[str], float] = default_freq
         self.first_audio_latency_s = 0.0
         self.first_audio_jitter_s = 0.0
+        self.silent = False
 
     @property
     def url(self) -> str:
@@ -96,6 +99,7 @@ class FakeCartesia(WebSocketFake):
         for records in (self.connections, self.messages, self.synthesized, self.cancels, self.done_sent):
             records.clear()
         self._set_defaults()
+        self._reset_outages()
 
     def spoken_texts(self, context_id: str | None = None) -> list[str]:
         """Transcripts synthesized so far (optionally for one context)."""
@@ -154,6 +158,13 @@ class FakeCartesia(WebSocketFake):
             while True:
                 job = await conn.jobs.get()
                 if job.context_id in conn.cancelled:
+                    continue
+                if self.silent:
+                    if job.text is not None:
+                        self.synthesized.append(
+                            {"t": now(), "conn_id": conn.conn_id, "context_id": job.context_id,
+                             "text": job.text, "silent": True}
+                        )
                     continue
                 if job.text is None:
                     await ws.send(

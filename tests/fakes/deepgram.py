@@ -131,6 +131,8 @@ class FakeDeepgram(WebSocketFake):
       - ``latency_s`` + uniform(0, ``jitter_s``): delay before answering a Finalize.
 
     Every Finalize resets the voiced-audio count (Deepgram finalizes everything it has).
+    Outages (``drop_connections``, ``refuse_until``): see ``WebSocketFake``. A new connection
+    with the tag of a closed one continues that tag's script where the closed one stopped.
     """
 
     path_suffix = "/v1/listen"
@@ -140,6 +142,7 @@ class FakeDeepgram(WebSocketFake):
         self.connections: list[dict[str, Any]] = []
         self.messages: list[dict[str, Any]] = []
         self.transcripts_sent: list[dict[str, Any]] = []
+        self._resume: dict[str, int] = {}  # tag -> script cursor of its last closed connection
         self._set_defaults()
 
     def _set_defaults(self) -> None:
@@ -163,6 +166,8 @@ class FakeDeepgram(WebSocketFake):
         self.messages.clear()
         self.transcripts_sent.clear()
         self._set_defaults()
+        self._reset_outages()
+        self._resume.clear()
 
     def sent_texts(self, tag: str | None = None) -> list[str]:
         """Texts of the scripted transcripts sent so far (optionally for one tag)."""
@@ -191,6 +196,7 @@ class FakeDeepgram(WebSocketFake):
                 "closed_t": None,
             },
         )
+        stream.cursor = self._resume.get(stream.tag, 0) if stream.tag else 0
         self.connections.append(stream.record)
         sender = asyncio.create_task(self._send_loop(ws, stream))
         try:
@@ -203,6 +209,8 @@ class FakeDeepgram(WebSocketFake):
             pass
         finally:
             stream.record["closed_t"] = now()
+            if stream.tag:
+                self._resume[stream.tag] = stream.cursor
             sender.cancel()
 
     def _on_audio(self, stream: _Stream, chunk: bytes) -> None:
