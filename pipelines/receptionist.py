@@ -2,15 +2,17 @@
 
     caller audio → Silero VAD + smart-turn → Deepgram STT → OpenAI LLM (+ tools) → Cartesia TTS → caller
 
-`CallRunner` builds that pipeline around a transport that Twilio (`pipelines.twilio_call`) or the
-WebRTC test page provides, greets the caller, stores every turn and tool call as it happens,
-re-prompts a silent caller, enforces the maximum call length, and closes the call record however
-the call ends.
+`build_pipeline` is that pipeline as one list, around a transport that Twilio
+(`pipelines.twilio_call`) or the WebRTC test page provides. `CallRunner` is the call's lifecycle
+around it: it greets the caller, stores every turn and tool call as it happens, re-prompts a
+silent caller, enforces the maximum call length, and closes the call record however the call ends.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 from loguru import logger
 from pipecat.adapters.llm.schemas.tools_schema import ToolsSchema
@@ -26,9 +28,12 @@ from pipecat.pipeline.pipeline import Pipeline
 from pipecat.pipeline.worker import PipelineParams, ProcessorUnusablePolicy
 from pipecat.processors.aggregators.llm_context import LLMContext
 from pipecat.processors.aggregators.llm_response_universal import (
+    LLMAssistantAggregator,
     LLMContextAggregatorPair,
+    LLMUserAggregator,
     LLMUserAggregatorParams,
 )
+from pipecat.services.llm_service import LLMService
 from pipecat.transports.base_transport import BaseTransport
 from pipecat.turns.user_stop import TurnAnalyzerUserTurnStopStrategy
 from pipecat.turns.user_turn_strategies import UserTurnStrategies
@@ -70,6 +75,81 @@ MAX_LENGTH_GOODBYE = (
 )
 
 
+@dataclass
+class CallPipeline:
+    """One call's pipeline, and the parts of it the call's lifecycle talks to."""
+
+    pipeline: Pipeline
+    user_aggregator: LLMUserAggregator  # caller turns, silence
+    assistant_aggregator: LLMAssistantAggregator  # what the caller heard
+    llm: LLMService
+    fallback: LLMFallback  # speaks past a stuck LLM
+    tts_watch: TTSWatch  # a TTS that produces no audio sends the caller to voicemail
+
+
+def build_pipeline(
+    transport: BaseTransport,
+    session: CallSession,
+    triage: EmergencyTriage,
+    *,
+    on_outage: Callable[[str], Awaitable[None]],
+) -> CallPipeline:
+    """The receptionist's pipeline for one call, in frame order, around `transport`."""
+    settings = session.settings
+    tools = tools_for(session)
+    context = LLMContext(
+        messages=_opening_messages(session),
+        tools=ToolsSchema(standard_tools=function_schemas(session, tools)),
+    )
+    vad = SharedSileroVADAnalyzer(params=VADParams(stop_secs=0.2))
+    turn = SpeculativeSmartTurn(vad=vad, params=SmartTurnParams(stop_secs=TURN_FALLBACK_SECS))
+    user_agg, assistant_agg = LLMContextAggregatorPair(
+        context,
+        user_params=LLMUserAggregatorParams(
+            vad_analyzer=vad,
+            user_turn_strategies=UserTurnStrategies(
+                stop=[TurnAnalyzerUserTurnStopStrategy(turn_analyzer=turn)]
+            ),
+            user_idle_timeout=settings.silence_reprompt_secs,
+        ),
+    )
+    prompt = build_system_prompt(session.profile, tool_names=[t.name for t in tools])
+    llm = make_llm(settings, system_prompt=prompt)
+    fallback = LLMFallback(
+        session, stall_secs=settings.llm_stall_secs, give_up_secs=settings.llm_give_up_secs
+    )
+    # A dead TTS or an STT that stays down sends the caller to voicemail (no dead air).
+    stt = make_stt(settings, call_id=session.call_id)
+    stt.on_unavailable = lambda: on_outage("stt_unavailable")
+    tts = make_tts(settings)
+    tts_watch = TTSWatch(
+        stall_secs=settings.tts_stall_secs,
+        max_errors=settings.tts_max_errors,
+        on_failure=lambda: on_outage("tts_unavailable"),
+    )
+    tts_watch.tts = tts
+    pipeline = Pipeline(
+        [
+            transport.input(),  # caller audio in
+            OwnerPinGate(session),  # keypad PIN on calls from an owner number
+            stt,  # Deepgram, reconnecting at once if its socket drops
+            SpokenDigitsWithheld(session),  # no spoken PIN reaches the LLM or the record
+            EmergencyWatcher(triage),  # whatever the LLM does
+            user_agg,  # VAD, end of turn, barge-in
+            CallerAudioStop(),  # nothing below needs caller audio
+            LLMGate(fallback),  # closed if the LLM stops answering
+            llm,  # OpenAI + tools
+            fallback.voice,  # notices LLM output; speaks past a stuck LLM
+            tts_watch.requests,  # what the TTS was asked to say
+            tts,  # Cartesia
+            tts_watch.output,  # ... and whether audio came out
+            transport.output(),  # bot audio out
+            assistant_agg,  # keeps only what the caller heard
+        ]
+    )
+    return CallPipeline(pipeline, user_agg, assistant_agg, llm, fallback, tts_watch)
+
+
 class CallRunner:
     """Runs one call's pipeline to the end and keeps its record. Implements `CallControl`."""
 
@@ -88,59 +168,13 @@ class CallRunner:
         session.control = self
         self._triage = EmergencyTriage(session, lambda frames: self._worker.queue_frames(frames))
 
-        tools = tools_for(session)
-        self._context = LLMContext(
-            messages=_opening_messages(session),
-            tools=ToolsSchema(standard_tools=function_schemas(session, tools)),
-        )
-        vad = SharedSileroVADAnalyzer(params=VADParams(stop_secs=0.2))
-        turn = SpeculativeSmartTurn(vad=vad, params=SmartTurnParams(stop_secs=TURN_FALLBACK_SECS))
-        self._user_agg, self._assistant_agg = LLMContextAggregatorPair(
-            self._context,
-            user_params=LLMUserAggregatorParams(
-                vad_analyzer=vad,
-                user_turn_strategies=UserTurnStrategies(
-                    stop=[TurnAnalyzerUserTurnStopStrategy(turn_analyzer=turn)]
-                ),
-                user_idle_timeout=session.settings.silence_reprompt_secs,
-            ),
-        )
-        prompt = build_system_prompt(session.profile, tool_names=[t.name for t in tools])
-        self._llm = make_llm(session.settings, system_prompt=prompt)
-        self._fallback = LLMFallback(
-            session,
-            stall_secs=session.settings.llm_stall_secs,
-            give_up_secs=session.settings.llm_give_up_secs,
-        )
-        # A dead TTS or an STT that stays down sends the caller to voicemail (no dead air).
-        stt = make_stt(session.settings, call_id=session.call_id)
-        stt.on_unavailable = lambda: self._outage("stt_unavailable")
-        tts = make_tts(session.settings)
-        self._tts_watch = TTSWatch(
-            stall_secs=session.settings.tts_stall_secs,
-            max_errors=session.settings.tts_max_errors,
-            on_failure=lambda: self._outage("tts_unavailable"),
-        )
-        self._tts_watch.tts = tts
-        pipeline = Pipeline(
-            [
-                transport.input(),  # caller audio in
-                OwnerPinGate(session),  # keypad PIN on calls from an owner number
-                stt,  # Deepgram, reconnecting at once if its socket drops
-                SpokenDigitsWithheld(session),  # no spoken PIN reaches the LLM or the record
-                EmergencyWatcher(self._triage),  # whatever the LLM does
-                self._user_agg,  # VAD, end of turn, barge-in
-                CallerAudioStop(),  # nothing below needs caller audio
-                LLMGate(self._fallback),  # closed if the LLM stops answering
-                self._llm,  # OpenAI + tools
-                self._fallback.voice,  # notices LLM output; speaks past a stuck LLM
-                self._tts_watch.requests,  # what the TTS was asked to say
-                tts,  # Cartesia
-                self._tts_watch.output,  # ... and whether audio came out
-                transport.output(),  # bot audio out
-                self._assistant_agg,  # keeps only what the caller heard
-            ]
-        )
+        self._parts = build_pipeline(transport, session, self._triage, on_outage=self._outage)
+        self._user_agg = self._parts.user_aggregator
+        self._assistant_agg = self._parts.assistant_aggregator
+        self._llm = self._parts.llm
+        self._fallback = self._parts.fallback
+        self._tts_watch = self._parts.tts_watch
+        pipeline = self._parts.pipeline
         self._worker = CallWorker(
             pipeline,
             params=PipelineParams(
@@ -216,7 +250,9 @@ class CallRunner:
         tools = tools_for(session)
         await self._worker.queue_frames(
             [
-                LLMSetToolsFrame(tools=ToolsSchema(standard_tools=function_schemas(session, tools))),
+                LLMSetToolsFrame(
+                    tools=ToolsSchema(standard_tools=function_schemas(session, tools))
+                ),
                 LLMMessagesAppendFrame(
                     messages=[{"role": "developer", "content": note}], run_llm=respond
                 ),
