@@ -15,6 +15,7 @@ import pytest
 
 from tests.fakes._base import now
 from tests.fakes.openai import ScriptedLLM, Text
+from tests.server_proc import METRICS_HEADERS
 from tests.test_call_path import call_row, new_caller, wait_for_status
 
 pytestmark = pytest.mark.e2e
@@ -37,7 +38,7 @@ def small_server(server_factory):
 
 
 def _metric(server, name: str) -> float:
-    text = httpx.get(server.url + "/metrics").text
+    text = httpx.get(server.url + "/metrics", headers=METRICS_HEADERS).text
     return sum(
         float(line.rpartition(" ")[2]) for line in text.splitlines() if line.startswith(name)
     )
