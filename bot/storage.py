@@ -17,15 +17,18 @@ import json
 import time
 import uuid
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import aiosqlite
 
 SCHEMA_VERSION = 1
+
+# aiosqlite annotates rows as sqlite3.Row; no row_factory is set here, so they are plain tuples.
+Row = tuple[Any, ...]
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS calls (
@@ -226,7 +229,7 @@ class Store:
             else:
                 await self._writer.execute("COMMIT")
 
-    def transaction(self):
+    def transaction(self) -> AbstractAsyncContextManager[_Tx]:
         """A short write transaction (`BEGIN IMMEDIATE`) for modules that keep their own tables.
 
         Never await a network call inside it.
@@ -238,21 +241,15 @@ class Store:
         async with self._tx() as db:
             await db.executescript_in_tx(script)
 
-    async def read_one(self, sql: str, params: tuple = ()) -> tuple | None:
+    async def read_one(self, sql: str, params: tuple[Any, ...] = ()) -> Row | None:
         """One row from the read connection."""
-        return await self._one(sql, params)
+        async with self._reader.execute(sql, params) as cur:
+            return cast("Row | None", await cur.fetchone())
 
-    async def read_all(self, sql: str, params: tuple = ()) -> list[tuple]:
+    async def read_all(self, sql: str, params: tuple[Any, ...] = ()) -> list[Row]:
         """All rows from the read connection."""
-        return await self._all(sql, params)
-
-    async def _one(self, sql: str, params: tuple = ()) -> tuple | None:
         async with self._reader.execute(sql, params) as cur:
-            return await cur.fetchone()
-
-    async def _all(self, sql: str, params: tuple = ()) -> list[tuple]:
-        async with self._reader.execute(sql, params) as cur:
-            return list(await cur.fetchall())
+            return cast("list[Row]", list(await cur.fetchall()))
 
     # ---- secrets ---------------------------------------------------------------------------
 
@@ -264,7 +261,7 @@ class Store:
             )
             row = await db.fetchone("SELECT value FROM app_secrets WHERE name = ?", (name,))
         assert row is not None
-        return row[0]
+        return str(row[0])
 
     # ---- calls -----------------------------------------------------------------------------
 
@@ -352,7 +349,7 @@ class Store:
 
     async def get_call(self, call_id: str) -> CallRow | None:
         """Read one call record."""
-        row = await self._one(
+        row = await self.read_one(
             "SELECT id, call_sid, transport, caller, called, profile, status, end_reason"
             " FROM calls WHERE id = ?",
             (call_id,),
@@ -387,7 +384,7 @@ class Store:
 
     async def count_active_calls(self) -> int:
         """Calls currently marked ACTIVE (across every worker process)."""
-        row = await self._one("SELECT COUNT(*) FROM calls WHERE status = 'ACTIVE'")
+        row = await self.read_one("SELECT COUNT(*) FROM calls WHERE status = 'ACTIVE'")
         return int(row[0]) if row else 0
 
     # ---- turns and tool calls ----------------------------------------------------------------
@@ -496,7 +493,9 @@ class Store:
 
     # ---- audit -------------------------------------------------------------------------------
 
-    async def audit(self, actor: str, action: str, call_id: str | None, detail: dict) -> None:
+    async def audit(
+        self, actor: str, action: str, call_id: str | None, detail: dict[str, Any]
+    ) -> None:
         """Append a row to the audit log."""
         async with self._tx() as db:
             await db.audit(actor, action, call_id, detail)
@@ -508,22 +507,29 @@ class _Tx:
     def __init__(self, conn: aiosqlite.Connection) -> None:
         self._conn = conn
 
-    async def execute(self, sql: str, params: tuple = ()) -> aiosqlite.Cursor:
+    async def execute(self, sql: str, params: tuple[Any, ...] = ()) -> aiosqlite.Cursor:
+        """Run one statement on the writer connection."""
         return await self._conn.execute(sql, params)
 
     async def executescript_in_tx(self, script: str) -> None:
+        """Run a multi-statement script statement by statement, inside this transaction."""
         for statement in _split_sql(script):
             await self._conn.execute(statement)
 
-    async def fetchone(self, sql: str, params: tuple = ()) -> tuple | None:
+    async def fetchone(self, sql: str, params: tuple[Any, ...] = ()) -> Row | None:
+        """One row read inside this transaction (sees its uncommitted writes)."""
         async with self._conn.execute(sql, params) as cur:
-            return await cur.fetchone()
+            return cast("Row | None", await cur.fetchone())
 
-    async def fetchall(self, sql: str, params: tuple = ()) -> list[tuple]:
+    async def fetchall(self, sql: str, params: tuple[Any, ...] = ()) -> list[Row]:
+        """All rows read inside this transaction (sees its uncommitted writes)."""
         async with self._conn.execute(sql, params) as cur:
-            return list(await cur.fetchall())
+            return cast("list[Row]", list(await cur.fetchall()))
 
-    async def audit(self, actor: str, action: str, call_id: str | None, detail: dict) -> None:
+    async def audit(
+        self, actor: str, action: str, call_id: str | None, detail: dict[str, Any]
+    ) -> None:
+        """Append a row to the audit log inside this transaction."""
         await self._conn.execute(
             "INSERT INTO audit_log (at, call_id, actor, action, detail) VALUES (?, ?, ?, ?, ?)",
             (utc_now(), call_id, actor, action, json.dumps(detail, default=str)),
