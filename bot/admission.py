@@ -14,6 +14,7 @@ Invariants:
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -98,7 +99,7 @@ class PendingStreams:
         return self.count >= self.limit
 
     @contextmanager
-    def hold(self):
+    def hold(self) -> Iterator[None]:
         """Occupy one place while the block waits for `start`."""
         self.count += 1
         try:

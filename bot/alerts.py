@@ -27,7 +27,7 @@ from twilio.twiml.voice_response import VoiceResponse
 from bot.outbox import Outbox
 from bot.pii import mask_phone
 from bot.profile import BusinessProfile
-from bot.storage import Store, utc_now
+from bot.storage import Store, Transaction, utc_now
 from bot.twilio_rest import TwilioRest, TwilioUnavailable
 
 SCHEMA = """
@@ -155,7 +155,8 @@ class EmergencyAlerts:
                 (call_id, summary, int(life_threatening), time.time() + self._ack_secs, utc_now()),
             )
             if cur.rowcount:
-                alert_id = int(cur.lastrowid)
+                assert cur.lastrowid is not None  # set by the INSERT that just added a row
+                alert_id = cur.lastrowid
                 await self._insert_triage(db, call_id, alert_id, triage, life_threatening)
                 await db.audit(
                     "system", "emergency.alert", call_id,
@@ -191,7 +192,14 @@ class EmergencyAlerts:
         async with self._store.transaction() as db:
             await self._insert_triage(db, call_id, None, triage, False)
 
-    async def _insert_triage(self, db, call_id, alert_id, triage: Triage, life: bool) -> None:
+    async def _insert_triage(
+        self,
+        db: Transaction,
+        call_id: str,
+        alert_id: int | None,
+        triage: Triage,
+        life: bool,
+    ) -> None:
         await db.execute(
             "INSERT INTO alert_triage (call_id, alert_id, heard, outcome, life_threatening, cues,"
             " language, phone_escalation, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -201,7 +209,7 @@ class EmergencyAlerts:
             ),
         )
 
-    async def _upgrade(self, db, call_id: str, triage: Triage, life: bool) -> int | None:
+    async def _upgrade(self, db: Transaction, call_id: str, triage: Triage, life: bool) -> int | None:
         """An open alert that may not phone becomes one that does; its id, or None."""
         row = await db.fetchone(
             "SELECT a.id FROM alerts a JOIN alert_triage t ON t.alert_id = a.id"

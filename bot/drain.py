@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -63,7 +64,7 @@ class Drain:
         return len(self._calls)
 
     @contextmanager
-    def track(self, session: CallSession):
+    def track(self, session: CallSession) -> Iterator[None]:
         """Count `session` as live for as long as the block runs."""
         self._calls[session.call_id] = session
         self._idle.clear()

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Container
+from datetime import date, datetime
 
 from bot.profile import WEEKDAYS, BusinessProfile, OpeningWindow
 
 
-def within(windows: dict[str, list[OpeningWindow]], blackout, local: datetime) -> bool:
+def within(
+    windows: dict[str, list[OpeningWindow]], blackout: Container[date], local: datetime
+) -> bool:
     """True if `local` (aware, in the business's zone) falls inside one of the day's windows."""
     if local.date() in blackout:
         return False

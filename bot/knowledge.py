@@ -100,7 +100,7 @@ class KnowledgeBase:
         self._docs = [Counter(terms(p.text)) for p in passages]
         self._lengths = [sum(d.values()) for d in self._docs]
         self._avg = (sum(self._lengths) / len(self._lengths)) if passages else 1.0
-        df: Counter = Counter()
+        df: Counter[str] = Counter()
         for doc in self._docs:
             df.update(doc.keys())
         n = len(passages)

@@ -7,8 +7,12 @@ LOG_LEVEL says. Our own code logs masked numbers (`bot.pii`) and call ids, never
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 from loguru import logger
+
+if TYPE_CHECKING:
+    from loguru import Record
 
 _LEVELS = {"TRACE": 5, "DEBUG": 10, "INFO": 20, "SUCCESS": 25, "WARNING": 30, "ERROR": 40}
 
@@ -17,10 +21,11 @@ def configure_logging(level: str) -> None:
     """Send logs to stderr at `level`, with Pipecat capped at INFO."""
     threshold = _LEVELS.get(level.upper(), 20)
 
-    def keep(record) -> bool:
-        if record["name"].startswith("pipecat"):
-            return record["level"].no >= max(threshold, _LEVELS["INFO"])
-        return record["level"].no >= threshold
+    def keep(record: Record) -> bool:
+        level: int = record["level"].no
+        if (record["name"] or "").startswith("pipecat"):
+            return level >= max(threshold, _LEVELS["INFO"])
+        return level >= threshold
 
     logger.remove()
     logger.add(

@@ -11,6 +11,7 @@ import binascii
 import json
 from base64 import b64decode
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -96,18 +97,23 @@ def parse_start(message: dict[str, Any]) -> StreamStart:
 class DropCounter:
     """Counts dropped messages by reason."""
 
-    by_reason: Counter = field(default_factory=Counter)
+    by_reason: Counter[str] = field(default_factory=Counter)
 
     def add(self, reason: str) -> None:
+        """Count one message dropped for `reason`."""
         self.by_reason[reason] += 1
 
     @property
     def total(self) -> int:
+        """Messages dropped for any reason."""
         return sum(self.by_reason.values())
 
 
 async def read_stream_start(
-    receive, max_bytes: int, drops: DropCounter, *, max_messages: int = 50
+    receive: Callable[[], Awaitable[str | bytes]],
+    max_bytes: int,
+    drops: DropCounter,
+    *, max_messages: int = 50
 ) -> StreamStart | None:
     """Read messages until Twilio's `start`; junk and media sent before it are dropped and counted.
 

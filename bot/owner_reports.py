@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.speech import speak_phone, speak_time
@@ -58,7 +59,7 @@ def _local_clock(iso: str, tz: ZoneInfo) -> str:
     return speak_time(datetime.fromisoformat(iso).astimezone(tz))
 
 
-async def emergencies_report(store: Store, window: Window, tz: ZoneInfo) -> dict:
+async def emergencies_report(store: Store, window: Window, tz: ZoneInfo) -> dict[str, Any]:
     """Emergency alerts raised in the window, for the ear."""
     rows = await store.read_all(
         "SELECT a.created_at, a.summary, a.status FROM alerts a"
@@ -76,7 +77,9 @@ async def emergencies_report(store: Store, window: Window, tz: ZoneInfo) -> dict
     return {"count": len(rows), "spoken": f"{len(rows)} {noun} {window.words}. " + " ".join(parts)}
 
 
-async def messages_report(store: Store, tz: ZoneInfo, *, mark_read: bool = True) -> dict:
+async def messages_report(
+    store: Store, tz: ZoneInfo, *, mark_read: bool = True
+) -> dict[str, Any]:
     """Messages nobody has handled yet, oldest first; reading them out marks them handled."""
     rows = await store.read_all(
         "SELECT id, created_at, caller_name, callback, body, urgency, source FROM messages"

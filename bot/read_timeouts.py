@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 from functools import partial
+from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
@@ -46,7 +47,7 @@ TIMEOUT_RESPONSE = (
 class ReadDeadlineProtocol(HttpToolsProtocol):
     """uvicorn's httptools protocol with a deadline on reading each request."""
 
-    def __init__(self, *args, read_timeout: float = 10.0, **kwargs) -> None:
+    def __init__(self, *args: Any, read_timeout: float = 10.0, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._read_timeout = read_timeout
         self._read_deadline: asyncio.TimerHandle | None = None

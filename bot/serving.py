@@ -55,7 +55,7 @@ class DrainingServer(uvicorn.Server):
     def __init__(self, config: uvicorn.Config) -> None:
         super().__init__(config)
         self._drain_requested = False
-        self._drain_task: asyncio.Task | None = None
+        self._drain_task: asyncio.Task[None] | None = None
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:  # runs in the signal handler
         if self._drain_requested or sig not in DRAIN_SIGNALS:

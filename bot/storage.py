@@ -218,18 +218,18 @@ class Store:
         await self._writer.close()
 
     @asynccontextmanager
-    async def _tx(self) -> AsyncIterator[_Tx]:
+    async def _tx(self) -> AsyncIterator[Transaction]:
         async with self._write_lock:
             await self._writer.execute("BEGIN IMMEDIATE")
             try:
-                yield _Tx(self._writer)
+                yield Transaction(self._writer)
             except BaseException:
                 await self._writer.execute("ROLLBACK")
                 raise
             else:
                 await self._writer.execute("COMMIT")
 
-    def transaction(self) -> AbstractAsyncContextManager[_Tx]:
+    def transaction(self) -> AbstractAsyncContextManager[Transaction]:
         """A short write transaction (`BEGIN IMMEDIATE`) for modules that keep their own tables.
 
         Never await a network call inside it.
@@ -501,7 +501,7 @@ class Store:
             await db.audit(actor, action, call_id, detail)
 
 
-class _Tx:
+class Transaction:
     """Statements inside one open write transaction."""
 
     def __init__(self, conn: aiosqlite.Connection) -> None:

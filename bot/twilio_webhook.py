@@ -11,6 +11,7 @@ import base64
 import hashlib
 import hmac
 from collections.abc import Mapping
+from typing import Any
 
 from twilio.request_validator import RequestValidator
 from twilio.twiml.voice_response import Connect, VoiceResponse
@@ -21,14 +22,15 @@ def signature_is_valid(
     public_base_url: str,
     path: str,
     query: str,
-    form: Mapping,
+    form: Mapping[str, Any],
     signature: str | None,
 ) -> bool:
     """Check `X-Twilio-Signature`; fails closed when the token or the header is missing."""
     if not auth_token or not signature:
         return False
     url = f"{public_base_url}{path}" + (f"?{query}" if query else "")
-    return RequestValidator(auth_token).validate(url, form, signature)
+    valid: bool = RequestValidator(auth_token).validate(url, form, signature)
+    return valid
 
 
 def stream_token(secret: str, call_sid: str) -> str:

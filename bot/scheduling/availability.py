@@ -18,7 +18,7 @@ import bisect
 import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from itertools import zip_longest
 
 from bot.profile import WEEKDAYS, BusinessProfile, Service
@@ -231,7 +231,7 @@ def _alternatives(
     return ranked
 
 
-def _distance_to_at(start: datetime, when: When, tz) -> timedelta:
+def _distance_to_at(start: datetime, when: When, tz: tzinfo) -> timedelta:
     local = start.astimezone(tz)
     assert when.at is not None
     wanted = datetime.combine(local.date(), when.at)

@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from loguru import logger
 
@@ -101,7 +102,7 @@ class GoogleCalendar:
             Interval(parse_time(b["start"]), parse_time(b["end"])) for b in entry.get("busy", [])
         ]
 
-    async def _events_around(self, start: datetime, end: datetime) -> list[dict]:
+    async def _events_around(self, start: datetime, end: datetime) -> list[dict[str, Any]]:
         result = await self._api.run(
             "list",
             lambda s: s.events().list(
@@ -114,13 +115,14 @@ class GoogleCalendar:
         )
         return list(result.get("items") or [])
 
-    async def _get(self, event_id: str) -> dict | None:
+    async def _get(self, event_id: str) -> dict[str, Any] | None:
         try:
-            return await self._api.run(
+            event: dict[str, Any] = await self._api.run(
                 "get",
                 lambda s: s.events().get(calendarId=self.calendar_id, eventId=event_id),
                 passthrough=frozenset({404, 410}),
             )
+            return event
         except GoogleStatus:
             return None
 
@@ -169,16 +171,17 @@ class GoogleCalendar:
         )
         return Outcome(kept, pending=True)
 
-    async def _insert(self, booking: Booking) -> dict:
+    async def _insert(self, booking: Booking) -> dict[str, Any]:
         body = event_body(self._profile, self.calendar_id, booking)
         try:
-            return await self._api.run(
+            inserted: dict[str, Any] = await self._api.run(
                 "insert",
                 lambda s: s.events().insert(
                     calendarId=self.calendar_id, body=body, sendUpdates="none"
                 ),
                 passthrough=frozenset({409}),
             )
+            return inserted
         except GoogleStatus:
             pass
         # 409: an event with our id exists. Ours (a retried insert whose answer was lost)?
@@ -186,16 +189,17 @@ class GoogleCalendar:
         if existing is None or booking_id_of(existing) != booking.id:
             raise CalendarRejected("event id collision")
         if existing.get("status") == "cancelled":
-            return await self._api.run(
+            updated: dict[str, Any] = await self._api.run(
                 "update",
                 lambda s: s.events().update(
                     calendarId=self.calendar_id, eventId=body["id"], body=body, sendUpdates="none"
                 ),
                 if_match=existing.get("etag"),
             )
+            return updated
         return existing
 
-    async def _recheck(self, booking: Booking, ours: dict) -> None:
+    async def _recheck(self, booking: Booking, ours: dict[str, Any]) -> None:
         """Layer 4: if an overlapping event came first (or by hand), withdraw ours."""
         rivals = [
             e
@@ -249,19 +253,20 @@ class GoogleCalendar:
         )
         return Outcome(done)
 
-    async def _patch_times(self, booking: Booking, moved: Booking) -> dict:
+    async def _patch_times(self, booking: Booking, moved: Booking) -> dict[str, Any]:
         body = times_body(self._profile, moved.start, moved.end)
         event_id, etag = booking.event_id, booking.etag
         for _ in range(2):
             try:
-                return await self._api.run(
+                patched: dict[str, Any] = await self._api.run(
                     "patch",
-                    lambda s, eid=event_id: s.events().patch(
-                        calendarId=self.calendar_id, eventId=eid, body=body, sendUpdates="none"
+                    lambda s: s.events().patch(
+                        calendarId=self.calendar_id, eventId=event_id, body=body, sendUpdates="none"
                     ),
                     if_match=etag,
                     passthrough=frozenset({404, 410, 412}),
                 )
+                return patched
             except GoogleStatus as status:
                 if status.status != 412:
                     raise CalendarConflict() from None

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from bot.profile import BusinessProfile
 from bot.scheduling.ledger import Booking, booking_code
@@ -34,7 +35,7 @@ def parse_time(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
 
 
-def times_body(profile: BusinessProfile, start: datetime, end: datetime) -> dict:
+def times_body(profile: BusinessProfile, start: datetime, end: datetime) -> dict[str, Any]:
     """The event's `start` and `end`, as local times with the business's zone."""
     tz = profile.tz
     return {
@@ -43,7 +44,7 @@ def times_body(profile: BusinessProfile, start: datetime, end: datetime) -> dict
     }
 
 
-def event_body(profile: BusinessProfile, calendar_id: str, booking: Booking) -> dict:
+def event_body(profile: BusinessProfile, calendar_id: str, booking: Booking) -> dict[str, Any]:
     """Title, times with the business's zone, address, description and private tags."""
     service = profile.service(booking.service_id)
     service_name = service.name if service else booking.service_id
@@ -67,12 +68,12 @@ def event_body(profile: BusinessProfile, calendar_id: str, booking: Booking) -> 
     }
 
 
-def booking_id_of(event: dict) -> str | None:
+def booking_id_of(event: dict[str, Any]) -> str | None:
     """The booking id we tagged the event with; None for an event made by hand."""
     return ((event.get("extendedProperties") or {}).get("private") or {}).get("booking_id")
 
 
-def blocks(event: dict, booking: Booking, buffer: timedelta) -> bool:
+def blocks(event: dict[str, Any], booking: Booking, buffer: timedelta) -> bool:
     """Does another event occupy time within the buffer of this booking?"""
     if event.get("status") == "cancelled" or event.get("transparency") == "transparent":
         return False
@@ -87,7 +88,7 @@ def blocks(event: dict, booking: Booking, buffer: timedelta) -> bool:
     )
 
 
-def unchanged(event: dict | None, booking: Booking) -> bool:
+def unchanged(event: dict[str, Any] | None, booking: Booking) -> bool:
     """True if the event still has the times we booked (the owner did not move or drop it)."""
     if event is None or event.get("status") == "cancelled":
         return False
@@ -99,7 +100,7 @@ def unchanged(event: dict | None, booking: Booking) -> bool:
     return start == booking.start and end == booking.end
 
 
-def came_first(event: dict, ours: dict) -> bool:
+def came_first(event: dict[str, Any], ours: dict[str, Any]) -> bool:
     """Does `event` win the slot over our event `ours`? One added by hand always does; between
     ours, the earlier `created`, then the smaller id."""
     if booking_id_of(event) is None:

@@ -43,11 +43,11 @@ def name_matches(given: str, on_booking: str) -> bool:
 
 def postcode_of(text: str) -> str | None:
     """The UK postcode or US ZIP in an address, normalised ('SE1 9PP' -> 'SE19PP')."""
-    uk = _UK_POSTCODE.findall(text)
+    uk: list[tuple[str, str]] = _UK_POSTCODE.findall(text)
     if uk:
         outward, inward = uk[-1]
         return (outward + inward).upper()
-    zips = _US_ZIP.findall(text)
+    zips: list[str] = _US_ZIP.findall(text)
     return zips[-1] if zips else None
 
 

@@ -22,10 +22,11 @@ import secrets
 import sqlite3
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from bot.scheduling.availability import Interval
 from bot.scheduling.errors import BookingNotFound, SlotTaken
-from bot.storage import Store, utc_now
+from bot.storage import Row, Store, Transaction, utc_now
 
 CELL_MINUTES = 5
 ACTIVE = ("held", "confirmed", "pending")
@@ -130,7 +131,7 @@ def _cells(start: datetime, end: datetime, buffer: timedelta) -> list[int]:
     return list(range(first, last, CELL_MINUTES))
 
 
-def _row(row: tuple) -> Booking:
+def _row(row: Row) -> Booking:
     return Booking(
         id=row[0],
         service_id=row[1],
@@ -197,7 +198,12 @@ class Ledger:
         return replace(booking, status="held")
 
     async def _check_free(
-        self, db, calendar_key: str, booking: Booking, buffer: timedelta, cells: list[int]
+        self,
+        db: Transaction,
+        calendar_key: str,
+        booking: Booking,
+        buffer: timedelta,
+        cells: list[int],
     ) -> None:
         """Raise SlotTaken if another active booking comes within the buffer (commit-time check)."""
         clash = await db.fetchone(
@@ -220,7 +226,9 @@ class Ledger:
         if clash is not None:
             raise SlotTaken()
 
-    async def _insert_cells(self, db, calendar_key: str, booking_id: str, cells: list[int]) -> None:
+    async def _insert_cells(
+        self, db: Transaction, calendar_key: str, booking_id: str, cells: list[int]
+    ) -> None:
         for cell in cells:
             await db.execute(
                 "INSERT INTO slot_claims (calendar_key, cell, booking_id) VALUES (?, ?, ?)",
@@ -337,7 +345,12 @@ class Ledger:
             )
 
     async def add_pending(
-        self, booking: Booking, kind: str, reason: str, detail: dict, call_id: str | None
+        self,
+        booking: Booking,
+        kind: str,
+        reason: str,
+        detail: dict[str, Any],
+        call_id: str | None,
     ) -> int:
         """Store a request the office must finish by hand (the calendar could not be reached)."""
         async with self._store.transaction() as db:
@@ -382,7 +395,7 @@ class Ledger:
             f"SELECT {_COLUMNS} FROM bookings WHERE calendar_key = ?"
             " AND status IN ('confirmed', 'pending') AND start_utc > ?"
         )
-        params: tuple = (calendar_key, _iso(after))
+        params: tuple[Any, ...] = (calendar_key, _iso(after))
         if phone is not None:
             sql += " AND phone = ?"
             params += (phone,)

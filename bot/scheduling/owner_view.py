@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
+from typing import Any
 
 from bot.profile import BusinessProfile
 from bot.scheduling.ledger import Booking, Ledger
@@ -39,7 +40,7 @@ def describe_booking(booking: Booking, profile: BusinessProfile, *, with_day: bo
     return f"{when}, {booking.customer_name}, {what}{flags}{pending}, at {booking.address}"
 
 
-def schedule_report(bookings: list[Booking], when: When, profile: BusinessProfile) -> dict:
+def schedule_report(bookings: list[Booking], when: When, profile: BusinessProfile) -> dict[str, Any]:
     """The spoken schedule for a day or a range."""
     if not bookings:
         return {"count": 0, "spoken": f"Nothing booked {when.described}."}

@@ -344,7 +344,7 @@ def _slash_date(m: re.Match[str], r: Reading) -> None:
 def _month_day(m: re.Match[str], r: Reading) -> None:
     month = _month_number(m["mon"])
     groups = m.groupdict()
-    day = int(groups.get("d1") or groups.get("d2"))
+    day = int(groups.get("d1") or groups["d2"])
     if m["year"]:
         r.add_day(_make_date(int(m["year"]), month, day), "date")
     else:

@@ -107,7 +107,9 @@ class Pattern:
                 found.append((used[0], end, tuple(used)))
         return found
 
-    def _at(self, k: int, pos: int, gap: int, tokens: list[str], ing_stop: frozenset[str]):
+    def _at(
+        self, k: int, pos: int, gap: int, tokens: list[str], ing_stop: frozenset[str]
+    ) -> tuple[int, list[int]] | None:
         if k == len(self._items):
             return pos, []
         item = self._items[k]
@@ -334,7 +336,17 @@ def assess_with(lang: LanguageRules, text: str, rules: Emergency, kind: str) -> 
     )
 
 
-def _ruled_out(lang, seg, start, end, used, exempt, utterance_cue, resolved_later, life) -> str:
+def _ruled_out(
+    lang: LanguageRules,
+    seg: _Segment,
+    start: int,
+    end: int,
+    used: tuple[int, ...],
+    exempt: set[int],
+    utterance_cue: bool,
+    resolved_later: bool,
+    life: bool,
+) -> str:
     """Why this concept is not happening now, or "". Danger to life is only ruled out by words
     that say so plainly (negation, a question, the past, someone else, "if"): "a bit" or "gone
     down" never talk the detector out of it."""
