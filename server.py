@@ -34,7 +34,7 @@ import sys
 import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Annotated
+from typing import Annotated, cast
 
 import uvicorn
 from fastapi import Depends, FastAPI, Request, Response, WebSocket, WebSocketDisconnect
@@ -331,9 +331,9 @@ async def twilio_voice(request: Request, form: TwilioFormToUs) -> Response:
 async def twilio_stream(websocket: WebSocket) -> None:
     """Media Streams: accept only a signed upgrade whose `start` carries an unused stream token."""
     state, settings = _state(websocket), _state(websocket).settings
-    token = settings.twilio_auth_token
+    auth_token = settings.twilio_auth_token
     signed = signature_is_valid(
-        token.get_secret_value() if token else None,
+        auth_token.get_secret_value() if auth_token else None,
         settings.stream_url.removesuffix(websocket.url.path),
         websocket.url.path,
         websocket.url.query,
@@ -355,7 +355,9 @@ async def twilio_stream(websocket: WebSocket) -> None:
         message = await websocket.receive()
         if message["type"] == "websocket.disconnect":
             raise WebSocketDisconnect(message.get("code", 1000))
-        return message.get("text") if message.get("text") is not None else message.get("bytes")
+        # ASGI sets `text` or `bytes` on every websocket.receive message.
+        data = message.get("text") if message.get("text") is not None else message.get("bytes")
+        return cast("str | bytes", data)
 
     try:
         with state.pending_streams.hold():
@@ -466,7 +468,8 @@ def main() -> None:
         # Live calls are drained before uvicorn's shutdown starts (bot/serving.py); this bounds
         # only what is left after that.
         timeout_graceful_shutdown=10,
-        http=protocol_with_read_timeout(settings.request_read_timeout_secs),
+        # uvicorn calls `http` as a protocol factory, but annotates it as a class.
+        http=protocol_with_read_timeout(settings.request_read_timeout_secs),  # type: ignore[arg-type]
         limit_concurrency=settings.max_connections,
         # A worker answers the supervisor's health check only once it has imported Pipecat and the
         # SDKs, about 8 s on a busy 2-core machine; at uvicorn's 5 s it was killed and restarted

@@ -20,7 +20,6 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from fastapi import Request
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 Scope = MutableMapping[str, Any]
@@ -139,6 +138,9 @@ async def _refuse(send: Send, status: int, limit: int) -> None:
     await send({"type": "http.response.body", "body": text, "more_body": False})
 
 
-async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
-    """422 with a fixed message: FastAPI's default copies the input and every error into the body."""
+async def invalid_request(request: Request, exc: Exception) -> JSONResponse:
+    """422 with a fixed message for a RequestValidationError.
+
+    FastAPI's default copies the input and every error into the body.
+    """
     return JSONResponse({"detail": INVALID_REQUEST}, status_code=422)

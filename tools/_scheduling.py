@@ -33,13 +33,14 @@ def _clean(value: str) -> str:
     return text
 
 
-def text(max_length: int, min_length: int = 1) -> Any:
-    """A string argument: bounded, control characters stripped, whitespace collapsed."""
-    return Annotated[
-        str,
-        StringConstraints(strip_whitespace=True, min_length=min_length, max_length=max_length),
-        AfterValidator(_clean),
-    ]
+# A string argument is `Annotated[str, bounded(n), CLEAN]`: bounded, control characters stripped,
+# whitespace collapsed. Written out at each use so type checkers see a type.
+CLEAN = AfterValidator(_clean)
+
+
+def bounded(max_length: int, min_length: int = 1) -> StringConstraints:
+    """Length bounds for a string argument, measured after surrounding whitespace is stripped."""
+    return StringConstraints(strip_whitespace=True, min_length=min_length, max_length=max_length)
 
 
 def _slot_id(value: str) -> str:

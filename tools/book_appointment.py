@@ -12,22 +12,23 @@ from bot.scheduling.errors import SchedulingError
 from bot.scheduling.service import Customer, booking_code
 from bot.speech import speak_phone
 from tools._scheduling import (
+    CLEAN,
     SlotId,
+    bounded,
     count,
     over_daily_limit,
     scheduler_for,
     slot_taken,
-    text,
     text_note,
 )
 from tools.base import Tool, error
 
 MAX_BOOKINGS = 3  # booking attempts per call; across calls: `bot.caller_limits`
 
-Name = text(80)
-Phone = text(32)
-Address = text(200, min_length=5)
-Summary = text(300, min_length=2)
+Name = Annotated[str, bounded(80), CLEAN]
+Phone = Annotated[str, bounded(32), CLEAN]
+Address = Annotated[str, bounded(200, min_length=5), CLEAN]
+Summary = Annotated[str, bounded(300, min_length=2), CLEAN]
 
 
 class _Args(BaseModel):

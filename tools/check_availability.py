@@ -8,13 +8,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from bot.call_session import CallSession
 from bot.scheduling.errors import BookingNotFound, SchedulingError
-from tools._scheduling import BookingRef, count, list_times, offer, scheduler_for, text
+from tools._scheduling import CLEAN, BookingRef, bounded, count, list_times, offer, scheduler_for
 from tools.base import Tool, error
 
 MAX_CALLS = 12  # per call; a loop of availability checks is the LLM misbehaving
 
-Words = text(120)
-ServiceName = text(60)
+Words = Annotated[str, bounded(120), CLEAN]
+ServiceName = Annotated[str, bounded(60), CLEAN]
 
 
 class _Args(BaseModel):

@@ -13,15 +13,15 @@ from pydantic import BaseModel, ConfigDict, Field
 from bot.call_session import CallSession
 from bot.scheduling.errors import SchedulingError
 from bot.scheduling.localtime import speak_slot
-from tools._scheduling import count, over_daily_limit, scheduler_for, text
+from tools._scheduling import CLEAN, bounded, count, over_daily_limit, scheduler_for
 from tools.base import Tool, error
 
 MAX_LOOKUPS = 4  # per call: enough for a misheard name, too few to guess other customers
 
-Name = text(80)
-DateWords = text(60)
-StreetOrPostcode = text(120, min_length=2)
-BookingCode = text(40, min_length=4)
+Name = Annotated[str, bounded(80), CLEAN]
+DateWords = Annotated[str, bounded(60), CLEAN]
+StreetOrPostcode = Annotated[str, bounded(120, min_length=2), CLEAN]
+BookingCode = Annotated[str, bounded(40, min_length=4), CLEAN]
 
 
 class _Args(BaseModel):

@@ -8,14 +8,16 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from bot.call_session import CallSession
 from bot.scheduling.owner_view import describe_booking
-from tools._scheduling import owner_bookings, text
+from tools._scheduling import CLEAN, bounded, owner_bookings
 from tools.base import Tool, error
 
 
 class _Args(BaseModel):
     model_config = ConfigDict(extra="forbid")
     when: Annotated[
-        text(80),  # type: ignore[valid-type]
+        str,
+        bounded(80),
+        CLEAN,
         Field(description="The day, in the owner's words."),
     ] = "today"
     which: Literal["first", "next"] = "next"

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from bot.call_session import CallSession
 from bot.scheduling.owner_view import schedule_report
-from tools._scheduling import owner_bookings, text
+from tools._scheduling import CLEAN, bounded, owner_bookings
 from tools.base import Tool, error
 
 MAX_DAYS = 14
@@ -17,7 +17,9 @@ MAX_DAYS = 14
 class _Args(BaseModel):
     model_config = ConfigDict(extra="forbid")
     when: Annotated[
-        text(80),  # type: ignore[valid-type]
+        str,
+        bounded(80),
+        CLEAN,
         Field(description="The day or days, in the owner's words."),
     ] = "today"
 
