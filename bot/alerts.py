@@ -88,6 +88,7 @@ class Triage:
 
     @property
     def phones(self) -> bool:
+        """Whether this triage may phone people: the detector was certain, or it was confirmed."""
         return self.outcome in PHONING_OUTCOMES
 
 

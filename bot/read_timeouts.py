@@ -56,10 +56,12 @@ class ReadDeadlineProtocol(HttpToolsProtocol):
         self._in_headers = True
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        """Start the deadline for the first request."""
         super().connection_made(transport)
         self._arm()
 
     def data_received(self, data: bytes) -> None:
+        """Re-arm for a kept-alive request, count header bytes, and reject oversized headers."""
         if self._read_deadline is None and not self._upgraded:
             self._arm()  # the first bytes of the next request on a kept-alive connection
         if self._in_headers:
@@ -69,24 +71,29 @@ class ReadDeadlineProtocol(HttpToolsProtocol):
             self._reject(TOO_LARGE_RESPONSE)
 
     def on_message_begin(self) -> None:
+        """A new request starts: its header bytes are counted again."""
         super().on_message_begin()
         self._in_headers = True
 
     def on_headers_complete(self) -> None:
+        """Headers ended: stop counting header bytes."""
         self._in_headers = False
         self._header_bytes = 0
         super().on_headers_complete()
 
     def on_message_complete(self) -> None:
+        """The whole request arrived in time: drop its deadline."""
         super().on_message_complete()
         self._disarm()
 
     def handle_websocket_upgrade(self) -> None:
+        """A WebSocket has no read deadline: drop it before upgrading."""
         self._upgraded = True
         self._disarm()
         super().handle_websocket_upgrade()
 
     def connection_lost(self, exc: Exception | None) -> None:
+        """Drop the deadline of a closed connection."""
         self._disarm()
         super().connection_lost(exc)
 

@@ -58,6 +58,7 @@ class DrainingServer(uvicorn.Server):
         self._drain_task: asyncio.Task[None] | None = None
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:  # runs in the signal handler
+        """Turn the first SIGTERM or SIGINT into a drain request; a second one stops at once."""
         if self._drain_requested or sig not in DRAIN_SIGNALS:
             super().handle_exit(sig, frame)  # a second signal: uvicorn's own (immediate) shutdown
             return
@@ -65,11 +66,13 @@ class DrainingServer(uvicorn.Server):
         self._drain_requested = True
 
     async def on_tick(self, counter: int) -> bool:
+        """Start the drain once one was requested; otherwise uvicorn's own tick."""
         if self._drain_requested and self._drain_task is None:
             self._drain_task = asyncio.create_task(self._drain_then_exit())
         return await super().on_tick(counter)
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        """Abandon the calls still live, then close the server."""
         drain = find_drain(self.config.loaded_app)
         if drain is not None:
             drain.abandon()  # before uvicorn closes the calls' sockets
@@ -101,10 +104,12 @@ class OwnSocketWorker(multiprocess.Process):
     """A uvicorn worker that listens on a socket of its own instead of the parent's."""
 
     def target(self, sockets: list[socket.socket] | None = None) -> None:  # in the worker
+        """Run the worker on its own SO_REUSEPORT socket."""
         super().target([reuse_port_socket(self.config.host, self.config.port)])
 
     @property
     def server(self) -> uvicorn.Server:
+        """This worker's server: a DrainingServer."""
         if self._server is None:
             self._server = DrainingServer(config=self.config)
         return self._server
@@ -118,6 +123,7 @@ class DrainingSupervisor(multiprocess.Multiprocess):
     """
 
     def join_all(self) -> None:
+        """Wait for the workers, passing a second stop signal on to those still draining."""
         while any(p.process.is_alive() for p in self.processes):
             for sig in tuple(self.signal_queue):
                 self.signal_queue.remove(sig)

@@ -203,8 +203,11 @@ def find_options(
 def _alternatives(
     profile: BusinessProfile, service: Service, when: When, busy: list[Interval], now: datetime
 ) -> list[datetime]:
-    """Nearest free starts when nothing fits: the same days at another time of day and the same
-    time of day on the nearest other days, taken in turn, then anything else by closeness."""
+    """Nearest free starts when nothing fits.
+
+    The same days at another time of day and the same time of day on the nearest other days,
+    taken in turn, then anything else by closeness.
+    """
     tz = profile.tz
     today = local_now(now, tz).date()
     horizon = today + timedelta(days=profile.scheduling.max_days_ahead)

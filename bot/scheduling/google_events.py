@@ -101,8 +101,10 @@ def unchanged(event: dict[str, Any] | None, booking: Booking) -> bool:
 
 
 def came_first(event: dict[str, Any], ours: dict[str, Any]) -> bool:
-    """Does `event` win the slot over our event `ours`? One added by hand always does; between
-    ours, the earlier `created`, then the smaller id."""
+    """Whether `event` wins the slot over our event `ours`.
+
+    One added by hand always does; between ours, the earlier `created`, then the smaller id.
+    """
     if booking_id_of(event) is None:
         return True  # added by hand: the owner's calendar wins
     mine = (ours.get("created") or "", ours.get("id") or "")

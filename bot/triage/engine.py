@@ -42,6 +42,7 @@ class Assessment:
 
     @property
     def is_emergency(self) -> bool:
+        """Whether the detector found anything, possible or certain."""
         return self.outcome is not Outcome.NONE
 
 
@@ -347,9 +348,11 @@ def _ruled_out(
     resolved_later: bool,
     life: bool,
 ) -> str:
-    """Why this concept is not happening now, or "". Danger to life is only ruled out by words
-    that say so plainly (negation, a question, the past, someone else, "if"): "a bit" or "gone
-    down" never talk the detector out of it."""
+    """Why this concept is not happening now, or "".
+
+    Danger to life is only ruled out by words that say so plainly (negation, a question, the
+    past, someone else, "if"): "a bit" or "gone down" never talk the detector out of it.
+    """
     if _negated(lang, seg.tokens, start, end, used, exempt):
         return "negated"
     for name in SEGMENT_SUPPRESSORS:
