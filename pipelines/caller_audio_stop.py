@@ -19,6 +19,7 @@ class CallerAudioStop(FrameProcessor):
         super().__init__(name="CallerAudioStop")
 
     async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
+        """Drop downstream caller audio; forward every other frame."""
         await super().process_frame(frame, direction)
         if direction is FrameDirection.DOWNSTREAM and isinstance(frame, InputAudioRawFrame):
             return

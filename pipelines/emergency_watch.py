@@ -132,8 +132,10 @@ class EmergencyTriage:
         return True
 
     def caller_turn_ended(self) -> None:
-        """The caller finished a turn: after the one that raised a possible emergency, the LLM
-        has `llm_stall_secs` to decide."""
+        """Note that the caller finished a turn.
+
+        After the one that raised a possible emergency, the LLM has `llm_stall_secs` to decide.
+        """
         pending = self._pending
         session = self._session
         if pending is None or pending.answer_timer is not None:
@@ -239,6 +241,7 @@ class EmergencyWatcher(FrameProcessor):
         self._triage = triage
 
     async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
+        """Run triage on each final transcript, pushing any emergency frames it returns before it."""
         await super().process_frame(frame, direction)
         if isinstance(frame, TranscriptionFrame):
             for emergency_frame in self._triage.heard(frame.text):

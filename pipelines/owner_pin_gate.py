@@ -28,6 +28,7 @@ class OwnerPinGate(FrameProcessor):
         self._tasks: set[asyncio.Task] = set()
 
     async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
+        """Collect keypad digits (never forwarded); on #, check them as the owner PIN."""
         await super().process_frame(frame, direction)
         if not isinstance(frame, InputDTMFFrame):
             await self.push_frame(frame, direction)
