@@ -210,7 +210,9 @@ class EmergencyAlerts:
             ),
         )
 
-    async def _upgrade(self, db: Transaction, call_id: str, triage: Triage, life: bool) -> int | None:
+    async def _upgrade(
+        self, db: Transaction, call_id: str, triage: Triage, life: bool
+    ) -> int | None:
         """An open alert that may not phone becomes one that does; its id, or None."""
         row = await db.fetchone(
             "SELECT a.id FROM alerts a JOIN alert_triage t ON t.alert_id = a.id"

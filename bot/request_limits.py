@@ -71,7 +71,7 @@ class BodyLimitMiddleware:
         self.limit_for = limit_for
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Refuse an HTTP request whose body is bad or over its path's limit (400/413); pass the rest on."""
+        """Refuse an HTTP body that is malformed or over its path's limit; pass the rest on."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return

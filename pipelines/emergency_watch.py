@@ -241,7 +241,7 @@ class EmergencyWatcher(FrameProcessor):
         self._triage = triage
 
     async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
-        """Run triage on each final transcript, pushing any emergency frames it returns before it."""
+        """Triage each final transcript; push any emergency frames ahead of it."""
         await super().process_frame(frame, direction)
         if isinstance(frame, TranscriptionFrame):
             for emergency_frame in self._triage.heard(frame.text):

@@ -31,7 +31,7 @@ class SpokenDigitsWithheld(FrameProcessor):
         self._session = session
 
     async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
-        """Withhold digits from downstream transcripts while the PIN may still be spoken; forward all frames."""
+        """Withhold digits from transcripts while a PIN may still be spoken; forward all frames."""
         await super().process_frame(frame, direction)
         if (
             direction == FrameDirection.DOWNSTREAM

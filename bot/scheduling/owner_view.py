@@ -40,7 +40,9 @@ def describe_booking(booking: Booking, profile: BusinessProfile, *, with_day: bo
     return f"{when}, {booking.customer_name}, {what}{flags}{pending}, at {booking.address}"
 
 
-def schedule_report(bookings: list[Booking], when: When, profile: BusinessProfile) -> dict[str, Any]:
+def schedule_report(
+    bookings: list[Booking], when: When, profile: BusinessProfile
+) -> dict[str, Any]:
     """The spoken schedule for a day or a range."""
     if not bookings:
         return {"count": 0, "spoken": f"Nothing booked {when.described}."}
