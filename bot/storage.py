@@ -16,7 +16,7 @@ import asyncio
 import json
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -253,7 +253,7 @@ class Store:
 
     # ---- secrets ---------------------------------------------------------------------------
 
-    async def secret(self, name: str, make: Any) -> str:
+    async def secret(self, name: str, make: Callable[[], str]) -> str:
         """A server secret shared by every worker process; created once with `make()`."""
         async with self._tx() as db:
             await db.execute(
@@ -261,7 +261,8 @@ class Store:
             )
             row = await db.fetchone("SELECT value FROM app_secrets WHERE name = ?", (name,))
         assert row is not None
-        return str(row[0])
+        value: str = row[0]
+        return value
 
     # ---- calls -----------------------------------------------------------------------------
 
