@@ -113,7 +113,8 @@ async def read_stream_start(
     receive: Callable[[], Awaitable[str | bytes]],
     max_bytes: int,
     drops: DropCounter,
-    *, max_messages: int = 50
+    *,
+    max_messages: int = 50,
 ) -> StreamStart | None:
     """Read messages until Twilio's `start`; junk and media sent before it are dropped and counted.
 
