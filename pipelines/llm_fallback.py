@@ -90,6 +90,7 @@ class LLMGate(FrameProcessor):
         self._fallback = fallback
 
     async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
+        """Hold LLM requests while the fallback is engaged; start the stall clock on the rest."""
         await super().process_frame(frame, direction)
         if isinstance(frame, LLMContextFrame):
             if self._fallback.engaged:
@@ -113,6 +114,7 @@ class LLMBypass(FrameProcessor):
         await self.queue_frame(TTSSpeakFrame(text))
 
     async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
+        """Tell the fallback the model answered when its text comes out; forward every frame."""
         await super().process_frame(frame, direction)
         if isinstance(frame, LLMTextFrame):
             self._fallback.model_answered()

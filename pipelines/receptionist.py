@@ -26,7 +26,7 @@ from pipecat.frames.frames import (
 )
 from pipecat.pipeline.pipeline import Pipeline
 from pipecat.pipeline.worker import PipelineParams, ProcessorUnusablePolicy
-from pipecat.processors.aggregators.llm_context import LLMContext
+from pipecat.processors.aggregators.llm_context import LLMContext, LLMContextMessage
 from pipecat.processors.aggregators.llm_response_universal import (
     LLMAssistantAggregator,
     LLMContextAggregatorPair,
@@ -389,7 +389,7 @@ class CallRunner:
             session.decide_end("FAILED", "pipeline_idle")
 
 
-def _opening_messages(session: CallSession) -> list[dict]:
+def _opening_messages(session: CallSession) -> list[LLMContextMessage]:
     """What the model knows before the caller speaks: the greeting it already gave."""
     caller = session.caller or "unknown"
     note = (

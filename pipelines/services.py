@@ -55,6 +55,7 @@ class SharedClientOpenAILLMService(OpenAILLMService):
     )
 
     def create_client(self, api_key=None, base_url=None, **kwargs):  # type: ignore[no-untyped-def]
+        """The OpenAI client shared by every call on this event loop (a new one outside a loop)."""
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:  # built outside a loop: nothing to share with

@@ -28,6 +28,7 @@ class LeanWorkerObserver(WorkerObserver):
     """Sends "frame processed" reports only to the observers that handle them."""
 
     async def on_process_frame(self, data: FrameProcessed) -> None:
+        """Queue the report only for observers that handle processed frames."""
         if not self._proxies:
             return
         for observer, proxy in self._proxies.items():

@@ -44,12 +44,14 @@ class PhraseCache:
         self._max = max_phrases
 
     def get(self, key: Key) -> _Phrase | None:
+        """The cached phrase for `key`, marked recently used; None if absent."""
         phrase = self._phrases.get(key)
         if phrase is not None:
             self._phrases.move_to_end(key)
         return phrase
 
     def put(self, key: Key, phrase: _Phrase) -> None:
+        """Cache `phrase` under `key`, evicting the least recently used past the limit."""
         self._phrases[key] = phrase
         self._phrases.move_to_end(key)
         while len(self._phrases) > self._max:
@@ -90,6 +92,7 @@ class PhraseCachingCartesiaTTS(CartesiaTTSService):
             self._speaking_text = None
 
     async def on_turn_context_created(self, context_id: str) -> None:
+        """Remember which fixed phrase (if any) this new context speaks."""
         if self._speaking_text is not None:
             self._speak_keys[context_id] = self._key(self._speaking_text)
         await super().on_turn_context_created(context_id)
@@ -123,8 +126,9 @@ class PhraseCachingCartesiaTTS(CartesiaTTSService):
             yield frame
 
     async def append_to_audio_context(self, context_id: str | None, frame) -> None:
+        """Record a cacheable phrase's audio and word timings; store it when Cartesia says done."""
         phrase = self._recording.get(context_id) if context_id else None
-        if phrase is not None:
+        if phrase is not None and context_id:
             if isinstance(frame, TTSAudioRawFrame):
                 phrase.items.append(frame.audio)
             elif isinstance(frame, WordTimestamp):
@@ -149,6 +153,7 @@ class PhraseCachingCartesiaTTS(CartesiaTTSService):
         await super().flush_audio(context_id)
 
     async def on_audio_context_interrupted(self, context_id: str) -> None:
+        """Mark a recording interrupted (never cached); a replayed context needs no Cartesia cancel."""
         phrase = self._recording.pop(context_id, None)
         if phrase is not None:
             phrase.interrupted = True
@@ -159,6 +164,7 @@ class PhraseCachingCartesiaTTS(CartesiaTTSService):
         await super().on_audio_context_interrupted(context_id)
 
     async def on_audio_context_completed(self, context_id: str) -> None:
+        """Forget everything kept for a finished context."""
         self._speak_keys.pop(context_id, None)
         self._recording.pop(context_id, None)
         self._local.discard(context_id)

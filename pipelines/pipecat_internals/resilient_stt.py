@@ -19,7 +19,8 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from collections.abc import AsyncGenerator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Callable, Coroutine
+from typing import Any
 
 from deepgram.core.events import EventType
 from deepgram.listen.v1.types import ListenV1Finalize
@@ -39,7 +40,7 @@ class ReconnectingDeepgramSTT(DeepgramSTTService):
         self,
         *,
         give_up_secs: float,
-        on_unavailable: Callable[[], Awaitable[None]] | None = None,
+        on_unavailable: Callable[[], Coroutine[Any, Any, None]] | None = None,
         **kwargs,
     ) -> None:
         super().__init__(**kwargs)
@@ -55,6 +56,7 @@ class ReconnectingDeepgramSTT(DeepgramSTTService):
     # ---- audio in: held while there is no socket, replayed first on the next one ----------------
 
     async def run_stt(self, audio: bytes) -> AsyncGenerator[Frame | None, None]:
+        """Send audio to Deepgram, or hold it while there is no socket."""
         connection = self._connection  # Pipecat 1.14 private: the open SDK socket or None
         if connection is None:
             self._hold(audio)
@@ -88,6 +90,7 @@ class ReconnectingDeepgramSTT(DeepgramSTTService):
             self._held_bytes -= len(self._held.popleft())
 
     async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
+        """Owe a finalize for a turn that ended while disconnected; then process as usual."""
         if isinstance(frame, VADUserStoppedSpeakingFrame) and self._connection is None:
             self._finalize_owed = True  # sent after the held audio on the next socket
         await super().process_frame(frame, direction)

@@ -124,6 +124,7 @@ class SharedSileroVADAnalyzer(SileroVADAnalyzer):
 
     @property
     def window_secs(self) -> float:
+        """Seconds of audio in one VAD window."""
         return self.num_frames_required() / self.sample_rate
 
     async def analyze_audio(self, buffer: bytes) -> VADState:

@@ -114,5 +114,6 @@ class SpeculativeSmartTurn(SharedSmartTurnAnalyzer):
         super()._clear(turn_state)
 
     async def cleanup(self) -> None:
+        """Drop any pending speculation, then clean up as usual."""
         self._drop_speculation()
         await super().cleanup()

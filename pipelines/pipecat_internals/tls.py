@@ -44,4 +44,4 @@ def share_default_tls_contexts() -> None:
             return _create(verify=verify, cert=cert, trust_env=trust_env)
 
         create_ssl_context._shared = True  # type: ignore[attr-defined]
-        module.create_ssl_context = create_ssl_context
+        module.create_ssl_context = create_ssl_context  # type: ignore[attr-defined]  # patched in place

@@ -32,6 +32,7 @@ class LeadingOutputTransport(FastAPIWebsocketOutputTransport):
     _frame_secs = 0.0
 
     async def write_audio_frame(self, frame: OutputAudioRawFrame) -> bool:
+        """Note the chunk's playing time (for pacing), then send it."""
         self._frame_secs = len(frame.audio) / (2 * frame.num_channels * self.sample_rate)
         return await super().write_audio_frame(frame)
 
@@ -39,7 +40,8 @@ class LeadingOutputTransport(FastAPIWebsocketOutputTransport):
         # `_next_send_time` holds when the audio sent so far finishes playing; Pipecat resets it
         # to 0 on an interruption, when Twilio's buffer is cleared.
         now = time.monotonic()
-        self._next_send_time = max(now, self._next_send_time) + self._frame_secs
+        # Pipecat annotates it int (it starts at 0); it holds monotonic seconds.
+        self._next_send_time = max(now, self._next_send_time) + self._frame_secs  # type: ignore[assignment]
         wait = self._next_send_time - LEAD_SECS - now
         if wait > 0:
             await asyncio.sleep(wait)
