@@ -11,8 +11,9 @@ silent caller, enforces the maximum call length, and closes the call record howe
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
+from typing import Any
 
 from loguru import logger
 from pipecat.adapters.llm.schemas.tools_schema import ToolsSchema
@@ -82,7 +83,7 @@ class CallPipeline:
     pipeline: Pipeline
     user_aggregator: LLMUserAggregator  # caller turns, silence
     assistant_aggregator: LLMAssistantAggregator  # what the caller heard
-    llm: LLMService
+    llm: LLMService[Any]
     fallback: LLMFallback  # speaks past a stuck LLM
     tts_watch: TTSWatch  # a TTS that produces no audio sends the caller to voicemail
 
@@ -92,7 +93,7 @@ def build_pipeline(
     session: CallSession,
     triage: EmergencyTriage,
     *,
-    on_outage: Callable[[str], Awaitable[None]],
+    on_outage: Callable[[str], Coroutine[Any, Any, None]],
 ) -> CallPipeline:
     """The receptionist's pipeline for one call, in frame order, around `transport`."""
     settings = session.settings

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from loguru import logger
 from pipecat.frames.frames import (
@@ -44,7 +45,7 @@ class TTSWatch:
         *,
         stall_secs: float,
         max_errors: int,
-        on_failure: Callable[[], Awaitable[None]],
+        on_failure: Callable[[], Coroutine[Any, Any, None]],
     ) -> None:
         self._stall_secs = stall_secs
         self._max_errors = max_errors
