@@ -35,6 +35,7 @@ class _Pending:
 
     assessment: Assessment
     turns_before: int  # caller turns finished when it was heard
+    bot_turns_before: int  # bot turns finished then: the answer comes after the bot has asked
     timer: asyncio.Task | None = None
     answer_timer: asyncio.Task | None = None
 
@@ -79,7 +80,7 @@ class EmergencyTriage:
 
     def _ask(self, found: Assessment) -> list[Frame]:
         session = self._session
-        pending = _Pending(found, session.caller_turns)
+        pending = _Pending(found, session.caller_turns, session.bot_turns)
         pending.timer = self._background(
             self._expire(pending, session.settings.emergency_confirm_secs)
         )
@@ -140,7 +141,13 @@ class EmergencyTriage:
         session = self._session
         if pending is None or pending.answer_timer is not None:
             return
-        if session.caller_turns >= pending.turns_before + 2:
+        # The answer is a caller turn after the bot has spoken since the words were heard: a
+        # sentence split into two turns by a pause is not an answer.
+        answered = (
+            session.caller_turns >= pending.turns_before + 2
+            and session.bot_turns > pending.bot_turns_before
+        )
+        if answered:
             if pending.timer is not None:
                 pending.timer.cancel()  # the caller answered: from now the LLM's clock counts
             pending.answer_timer = self._background(
