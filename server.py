@@ -297,8 +297,13 @@ async def twilio_voice(request: Request, form: TwilioFormToUs) -> Response:
         return Response("missing CallSid", status_code=400, media_type="text/plain")
     caller, called = str(form.get("From") or ""), str(form.get("To") or "")
     admission = await admit_twilio_call(
-        state.store, call_sid, caller, called, state.profile_name,
-        limit=settings.call_limit, draining=state.drain.draining,
+        state.store,
+        call_sid,
+        caller,
+        called,
+        state.profile_name,
+        limit=settings.call_limit,
+        draining=state.drain.draining,
     )
     created = admission.created
     recording = f"{settings.public_base_url}/twilio/recording"

@@ -160,7 +160,9 @@ class EmergencyAlerts:
                 alert_id = cur.lastrowid
                 await self._insert_triage(db, call_id, alert_id, triage, life_threatening)
                 await db.audit(
-                    "system", "emergency.alert", call_id,
+                    "system",
+                    "emergency.alert",
+                    call_id,
                     {"life": life_threatening, "outcome": triage.outcome, "alert": alert_id},
                 )
             elif triage.phones:
@@ -205,8 +207,15 @@ class EmergencyAlerts:
             "INSERT INTO alert_triage (call_id, alert_id, heard, outcome, life_threatening, cues,"
             " language, phone_escalation, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
-                call_id, alert_id, triage.heard, triage.outcome, int(life),
-                json.dumps(list(triage.cues)), triage.language, int(triage.phones), utc_now(),
+                call_id,
+                alert_id,
+                triage.heard,
+                triage.outcome,
+                int(life),
+                json.dumps(list(triage.cues)),
+                triage.language,
+                int(triage.phones),
+                utc_now(),
             ),
         )
 
@@ -260,8 +269,10 @@ class EmergencyAlerts:
                 )
             ]
             named = named_alert(body)
-            chosen = next((a for a in open_alerts if a[0] == named), None) if named else (
-                open_alerts[0] if open_alerts else None
+            chosen = (
+                next((a for a in open_alerts if a[0] == named), None)
+                if named
+                else (open_alerts[0] if open_alerts else None)
             )
             if chosen is not None:
                 done = await db.execute(

@@ -47,7 +47,11 @@ class Business:
 
     @classmethod
     async def builtin(
-        cls, name: str, profile: BusinessProfile, store: Store, alerts: EmergencyAlerts | None = None
+        cls,
+        name: str,
+        profile: BusinessProfile,
+        store: Store,
+        alerts: EmergencyAlerts | None = None,
     ) -> Business:
         """A business on the built-in calendar, whatever the settings say about Google."""
         ledger = Ledger(store)

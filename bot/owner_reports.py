@@ -11,10 +11,23 @@ from bot.speech import speak_phone, speak_time
 from bot.storage import Store
 
 # Parts of a day, for "any emergencies this afternoon?".
-PARTS = {"morning": (time(0), time(12)), "afternoon": (time(12), time(17)),
-         "evening": (time(17), time(23, 59, 59)), "day": (time(0), time(23, 59, 59))}
-WINDOWS = ("today", "this morning", "this afternoon", "this evening", "tonight", "yesterday",
-           "last night", "last 24 hours", "this week")
+PARTS = {
+    "morning": (time(0), time(12)),
+    "afternoon": (time(12), time(17)),
+    "evening": (time(17), time(23, 59, 59)),
+    "day": (time(0), time(23, 59, 59)),
+}
+WINDOWS = (
+    "today",
+    "this morning",
+    "this afternoon",
+    "this evening",
+    "tonight",
+    "yesterday",
+    "last night",
+    "last 24 hours",
+    "this week",
+)
 
 
 @dataclass(frozen=True)
@@ -77,9 +90,7 @@ async def emergencies_report(store: Store, window: Window, tz: ZoneInfo) -> dict
     return {"count": len(rows), "spoken": f"{len(rows)} {noun} {window.words}. " + " ".join(parts)}
 
 
-async def messages_report(
-    store: Store, tz: ZoneInfo, *, mark_read: bool = True
-) -> dict[str, Any]:
+async def messages_report(store: Store, tz: ZoneInfo, *, mark_read: bool = True) -> dict[str, Any]:
     """Messages nobody has handled yet, oldest first; reading them out marks them handled."""
     rows = await store.read_all(
         "SELECT id, created_at, caller_name, callback, body, urgency, source FROM messages"

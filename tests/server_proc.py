@@ -25,10 +25,28 @@ METRICS_HEADERS = {"Authorization": f"Bearer {METRICS_TOKEN}"}
 
 # Settings the server must not pick up from the developer's shell.
 _SCRUB = (
-    "DEEPGRAM_", "OPENAI_", "CARTESIA_", "TWILIO_", "GOOGLE_", "PUBLIC_BASE_URL",
-    "BUSINESS_PROFILE", "DATA_DIR", "HOST", "PORT", "LOG_LEVEL", "MAX_CALL_SECS",
-    "SILENCE_", "STREAM_TOKEN_", "MAX_WS_", "PIPECAT_", "TEST_PAGE_", "WEBRTC_", "WORKERS",
-    "METRICS_", "API_DOCS_", "SWEEP_",
+    "DEEPGRAM_",
+    "OPENAI_",
+    "CARTESIA_",
+    "TWILIO_",
+    "GOOGLE_",
+    "PUBLIC_BASE_URL",
+    "BUSINESS_PROFILE",
+    "DATA_DIR",
+    "HOST",
+    "PORT",
+    "LOG_LEVEL",
+    "MAX_CALL_SECS",
+    "SILENCE_",
+    "STREAM_TOKEN_",
+    "MAX_WS_",
+    "PIPECAT_",
+    "TEST_PAGE_",
+    "WEBRTC_",
+    "WORKERS",
+    "METRICS_",
+    "API_DOCS_",
+    "SWEEP_",
 )
 
 
@@ -80,22 +98,26 @@ def start_server(tmp_dir: Path, env: dict[str, str], *, timeout: float = 60.0) -
     data_dir = tmp_dir / "data"
     log_path = tmp_dir / "server.log"
     base = {k: v for k, v in os.environ.items() if not k.startswith(_SCRUB)}
-    full_env = base | {
-        "HOST": "127.0.0.1",
-        "PORT": str(port),
-        "DATA_DIR": str(data_dir),
-        "PUBLIC_BASE_URL": PUBLIC_BASE_URL,
-        "LOG_LEVEL": "INFO",
-        # One process unless a test asks for more: the default depends on TEST_PAGE_ENABLED and
-        # the machine's cores, and tests must not.
-        "WORKERS": "1",
-        "METRICS_TOKEN": METRICS_TOKEN,
-        # A module's tests share one server and leave calls ACTIVE that never streamed; the call
-        # limit is tested with its own value (tests/test_admission.py), not hit by accident.
-        "MAX_CALLS": "1000",
-        # A server stopped with a call still live says goodbye after this, not after 260 s.
-        "DRAIN_SECS": "5",
-    } | env
+    full_env = (
+        base
+        | {
+            "HOST": "127.0.0.1",
+            "PORT": str(port),
+            "DATA_DIR": str(data_dir),
+            "PUBLIC_BASE_URL": PUBLIC_BASE_URL,
+            "LOG_LEVEL": "INFO",
+            # One process unless a test asks for more: the default depends on TEST_PAGE_ENABLED and
+            # the machine's cores, and tests must not.
+            "WORKERS": "1",
+            "METRICS_TOKEN": METRICS_TOKEN,
+            # A module's tests share one server and leave calls ACTIVE that never streamed; the call
+            # limit is tested with its own value (tests/test_admission.py), not hit by accident.
+            "MAX_CALLS": "1000",
+            # A server stopped with a call still live says goodbye after this, not after 260 s.
+            "DRAIN_SECS": "5",
+        }
+        | env
+    )
     log = log_path.open("wb")
     # cwd is the temp dir so a developer's .env in the project root is never read.
     proc = subprocess.Popen(

@@ -95,7 +95,8 @@ async def test_llm_that_stops_answering_still_gets_the_callers_message_taken(fak
     await caller.say(audio.load("leaking_sink"))
     await caller.wait_for(
         lambda: any("having trouble" in s["text"] for s in fakes.cartesia.synthesized),
-        timeout=20, what="the fallback asking for a message",
+        timeout=20,
+        what="the fallback asking for a message",
     )
     spoken = " ".join(s["text"] for s in fakes.cartesia.synthesized)
     assert spoken.index("just one moment") < spoken.index("having trouble")
@@ -104,7 +105,9 @@ async def test_llm_that_stops_answering_still_gets_the_callers_message_taken(fak
     await caller.wait_for(lambda: caller.closed, timeout=30, what="goodbye after the message")
     row = await _final(server, caller.call_sid)
     assert (row["status"], row["end_reason"]) == ("FAILED", "llm_unavailable")
-    stored = server.rows("SELECT body, callback, source FROM messages WHERE call_id = ?", (caller.call_sid,))
+    stored = server.rows(
+        "SELECT body, callback, source FROM messages WHERE call_id = ?", (caller.call_sid,)
+    )
     assert [tuple(r) for r in stored] == [(message, caller.from_number, "fallback")]
     owner_sms = [m for m in fakes.twilio.messages if message in m["form"]["Body"]]
     assert len(owner_sms) == 1

@@ -54,7 +54,9 @@ async def wait_for_status(server, call_sid: str, status: str, within: float = 15
         if row is not None and row["status"] == status:
             return row
         await asyncio.sleep(0.1)
-    raise AssertionError(f"call {call_sid} never reached {status}: {dict(call_row(server, call_sid) or {})}")
+    raise AssertionError(
+        f"call {call_sid} never reached {status}: {dict(call_row(server, call_sid) or {})}"
+    )
 
 
 def turns(server, call_id: str) -> list[tuple[str, str, int]]:
@@ -90,7 +92,9 @@ async def test_conversation_end_to_end(fakes, phone_server):
     assert all(r["msg"]["streamSid"] == caller.stream_sid for r in caller.events("media"))
 
     spoken = await caller.say(audio.load("book_tomorrow"))
-    reply_t = await caller.wait_for_bot_audio(spoken["t_last_voiced_frame"], timeout=15, voiced_only=True)
+    reply_t = await caller.wait_for_bot_audio(
+        spoken["t_last_voiced_frame"], timeout=15, voiced_only=True
+    )
     await caller.wait_for_bot_silence(quiet_s=0.8, timeout=20, voiced_only=True)
 
     # 2. The caller's audio reached the fake STT (8 kHz linear16, tagged with the call) and the
@@ -99,7 +103,11 @@ async def test_conversation_end_to_end(fakes, phone_server):
     assert len(stt) == 1
     assert stt[0]["query"]["sample_rate"] == "8000" and stt[0]["query"]["encoding"] == "linear16"
     assert stt[0]["authorization"] == "Token test-deepgram"
-    assert any(m["type"] == "Finalize" for m in fakes.deepgram.messages if m["conn_id"] == stt[0]["conn_id"])
+    assert any(
+        m["type"] == "Finalize"
+        for m in fakes.deepgram.messages
+        if m["conn_id"] == stt[0]["conn_id"]
+    )
     first = requests_for(fakes, BOOK)[0]
     assert last_user_text(first["body"]) == BOOK
     assert first["authorization"] == "Bearer test-openai"
@@ -134,7 +142,9 @@ async def test_conversation_end_to_end(fakes, phone_server):
         ("caller", BYE),
         ("bot", "Thanks for calling Bristol Plumbing. Goodbye!"),
     ]
-    tools = phone_server.rows("SELECT name, ok FROM tool_calls WHERE call_id = ?", (caller.call_sid,))
+    tools = phone_server.rows(
+        "SELECT name, ok FROM tool_calls WHERE call_id = ?", (caller.call_sid,)
+    )
     assert [(t["name"], t["ok"]) for t in tools] == [("current_time", 1), ("end_call", 1)]
     # Each reply's latency waterfall is stored with the call: greeting plus two replies.
     latency = phone_server.rows("SELECT * FROM turn_latency WHERE call_id = ?", (caller.call_sid,))
@@ -187,7 +197,9 @@ async def test_barge_in_clears_twilio_and_keeps_only_what_was_heard(fakes, phone
     )
     caller = await answered_call(fakes, phone_server, [BOOK, NAME])
     spoken = await caller.say(audio.load("book_tomorrow"))
-    answer_t = await caller.wait_for_bot_audio(spoken["t_last_voiced_frame"], timeout=15, voiced_only=True)
+    answer_t = await caller.wait_for_bot_audio(
+        spoken["t_last_voiced_frame"], timeout=15, voiced_only=True
+    )
     await asyncio.sleep(1.5)  # let the long answer play for a while, then talk over it
     interrupt = await caller.say(audio.load("my_name"))
 
@@ -205,10 +217,16 @@ async def test_barge_in_clears_twilio_and_keeps_only_what_was_heard(fakes, phone
 
     # The rest of the answer never reached the caller: far less audio than the whole answer.
     whole_answer_secs = SECS_PER_WORD * len(LONG_ANSWER.split()) + 0.1
-    voiced_after = sum(len(r["audio"]) for r in caller.events("media") if r["voiced"] and r["t"] > answer_t)
+    voiced_after = sum(
+        len(r["audio"]) for r in caller.events("media") if r["voiced"] and r["t"] > answer_t
+    )
     assert voiced_after / 8000 < 0.6 * whole_answer_secs
 
-    bot_turns = [(text, interrupted) for role, text, interrupted in turns(phone_server, caller.call_sid) if role == "bot"]
+    bot_turns = [
+        (text, interrupted)
+        for role, text, interrupted in turns(phone_server, caller.call_sid)
+        if role == "bot"
+    ]
     heard, interrupted = bot_turns[1]
     assert interrupted == 1
     assert LONG_ANSWER.startswith(heard.rstrip(".,")) and len(heard) < len(LONG_ANSWER) * 0.8
@@ -260,7 +278,9 @@ async def test_forged_or_missing_signature_is_rejected_and_writes_nothing(fakes,
     assert [r.status_code for r in attempts] == [403, 403, 403, 403]
     assert all("<Connect" not in r.text for r in attempts)
     assert call_row(phone_server, caller.call_sid) is None
-    assert not phone_server.rows("SELECT * FROM stream_tokens WHERE call_sid = ?", (caller.call_sid,))
+    assert not phone_server.rows(
+        "SELECT * FROM stream_tokens WHERE call_sid = ?", (caller.call_sid,)
+    )
 
 
 async def _rejected(caller: FakeTwilioCaller) -> bool:
@@ -301,7 +321,9 @@ async def test_stream_needs_a_valid_unused_token(fakes, phone_server):
     # None of them started a pipeline: no new STT session, and no media sent to them.
     assert len(fakes.deepgram.connections) == stt_before
     assert all(c.media_count() == 0 for c in (replay, no_token, stolen, unknown))
-    rejected = phone_server.rows("SELECT COUNT(*) AS n FROM audit_log WHERE action = 'stream.rejected'")
+    rejected = phone_server.rows(
+        "SELECT COUNT(*) AS n FROM audit_log WHERE action = 'stream.rejected'"
+    )
     assert rejected[0]["n"] >= 4
     # The legitimate call's token still works for a single stream: the other call's is unused.
     good = new_caller(fakes, phone_server, call_sid=other.call_sid)
@@ -372,7 +394,9 @@ async def test_concurrent_calls_keep_their_own_audio_and_records(fakes, phone_se
     async def one_call(text: str):
         caller = await answered_call(fakes, phone_server, [text])
         spoken = await caller.say(audio.load(lines[text]))
-        reply_t = await caller.wait_for_bot_audio(spoken["t_last_voiced_frame"], timeout=20, voiced_only=True)
+        reply_t = await caller.wait_for_bot_audio(
+            spoken["t_last_voiced_frame"], timeout=20, voiced_only=True
+        )
         await caller.wait_for_bot_silence(quiet_s=0.8, timeout=20, voiced_only=True)
         await caller.hangup()
         return caller, caller.bot_audio(after_t=reply_t)
@@ -395,7 +419,13 @@ def test_health_and_ready_report_providers(phone_server):
     health = httpx.get(phone_server.url + "/health", headers=METRICS_HEADERS).json()
     assert health["status"] == "ok"
     assert health["providers"]["deepgram"] and health["providers"]["twilio"]
-    assert set(health["providers"]) == {"deepgram", "openai", "cartesia", "twilio", "google_calendar"}
+    assert set(health["providers"]) == {
+        "deepgram",
+        "openai",
+        "cartesia",
+        "twilio",
+        "google_calendar",
+    }
     ready = httpx.get(phone_server.url + "/ready", headers=METRICS_HEADERS)
     assert ready.status_code == 200 and ready.json()["missing"] == []
 
@@ -418,13 +448,21 @@ def test_prometheus_metrics_cover_the_calls_so_far(phone_server):
 async def test_recording_callback_keeps_the_voicemail(fakes, phone_server):
     caller = new_caller(fakes, phone_server)
     await caller.dial()
-    form = {"AccountSid": caller.account_sid, "CallSid": caller.call_sid, "From": caller.from_number,
-            "To": caller.to_number, "RecordingUrl": "https://api.twilio.com/recordings/RE123", "RecordingDuration": "12"}
+    form = {
+        "AccountSid": caller.account_sid,
+        "CallSid": caller.call_sid,
+        "From": caller.from_number,
+        "To": caller.to_number,
+        "RecordingUrl": "https://api.twilio.com/recordings/RE123",
+        "RecordingDuration": "12",
+    }
     signature = caller.sign(phone_server.public_base_url + "/twilio/recording", form)
     async with httpx.AsyncClient() as client:
         forged = await client.post(phone_server.url + "/twilio/recording", data=form)
         ok = await client.post(
-            phone_server.url + "/twilio/recording", data=form, headers={"X-Twilio-Signature": signature}
+            phone_server.url + "/twilio/recording",
+            data=form,
+            headers={"X-Twilio-Signature": signature},
         )
     assert forged.status_code == 403 and ok.status_code == 200
     messages = phone_server.rows("SELECT * FROM messages WHERE call_id = ?", (caller.call_sid,))

@@ -40,7 +40,9 @@ async def emergency_call(fakes, server, transcript: str):
 
 def escalations(fakes, caller) -> list[dict]:
     """Outbound calls placed about this caller's emergency (the summary names the call)."""
-    return [c for c in fakes.twilio.calls_created if caller.call_sid[-8:] in c["form"].get("Twiml", "")]
+    return [
+        c for c in fakes.twilio.calls_created if caller.call_sid[-8:] in c["form"].get("Twiml", "")
+    ]
 
 
 def spoken_text(fakes) -> str:
@@ -65,22 +67,30 @@ async def test_emergency_words_alert_the_owner_within_two_seconds(fakes, alert_s
     assert caller.from_number in sms[0]["form"]["Body"]
     # The caller hears the emergency script, and the LLM is told to follow it.
     await caller.wait_for(
-        lambda: "turn off the main water valve" in spoken_text(fakes), timeout=10, what="emergency script"
+        lambda: "turn off the main water valve" in spoken_text(fakes),
+        timeout=10,
+        what="emergency script",
     )
     await caller.wait_for(
         lambda: any("EMERGENCY" in str(r["body"]["messages"]) for r in fakes.openai.requests),
-        timeout=10, what="LLM told about the emergency",
+        timeout=10,
+        what="LLM told about the emergency",
     )
     assert not any(
         m.get("tool_calls") for r in fakes.openai.requests for m in r["body"]["messages"]
     ), "the LLM never called a tool; the alert came from the detector"
     assert "emergency" in call_row(alert_server, caller.call_sid)["flags"]
+
     # The row turns "sent" once Twilio's answer is back; the alert runs beside the call.
     def outbox():
-        rows = alert_server.rows("SELECT kind, status FROM outbox WHERE call_id = ?", (caller.call_sid,))
+        rows = alert_server.rows(
+            "SELECT kind, status FROM outbox WHERE call_id = ?", (caller.call_sid,)
+        )
         return [tuple(r) for r in rows]
 
-    await caller.wait_for(lambda: outbox() != [("emergency_alert", "sending")], timeout=5, what="SMS result")
+    await caller.wait_for(
+        lambda: outbox() != [("emergency_alert", "sending")], timeout=5, what="SMS result"
+    )
     assert outbox() == [("emergency_alert", "sent")]
     await caller.hangup()
 
@@ -89,12 +99,16 @@ async def test_unanswered_alert_phones_the_owner_then_the_backup(fakes, alert_se
     caller = await emergency_call(fakes, alert_server, BURST)
     texted = owner_sms(fakes)[0]["t"]
     await caller.hangup()
-    await caller.wait_for(lambda: len(escalations(fakes, caller)) >= 2, timeout=15, what="escalation calls")
+    await caller.wait_for(
+        lambda: len(escalations(fakes, caller)) >= 2, timeout=15, what="escalation calls"
+    )
     owner_call, backup_call = escalations(fakes, caller)[:2]
     assert owner_call["form"]["To"] == OWNER and backup_call["form"]["To"] == BACKUP
     assert "Emergency alert" in owner_call["form"]["Twiml"]
     # Their progress comes back as call status callbacks, which the server keeps.
-    assert owner_call["form"]["StatusCallback"] == alert_server.public_base_url + "/twilio/call-status"
+    assert (
+        owner_call["form"]["StatusCallback"] == alert_server.public_base_url + "/twilio/call-status"
+    )
     assert owner_call["t"] - texted >= 2.5  # waited for an acknowledgement first
     await asyncio.sleep(4)
     assert len(escalations(fakes, caller)) == 2, "escalation must stop after the backup"
@@ -103,23 +117,42 @@ async def test_unanswered_alert_phones_the_owner_then_the_backup(fakes, alert_se
 async def test_owner_reply_stops_the_escalation_and_is_processed_once(fakes, alert_server):
     caller = await emergency_call(fakes, alert_server, GAS)
     # Gas: get to safety and call the emergency number.
-    await caller.wait_for(lambda: "call 911" in spoken_text(fakes), timeout=10, what="safety script")
-    form = {"MessageSid": "SM" + "a" * 32, "From": OWNER, "To": fakes.twilio_phone_number,
-            "Body": "On my way", "AccountSid": fakes.twilio.account_sid}
+    await caller.wait_for(
+        lambda: "call 911" in spoken_text(fakes), timeout=10, what="safety script"
+    )
+    form = {
+        "MessageSid": "SM" + "a" * 32,
+        "From": OWNER,
+        "To": fakes.twilio_phone_number,
+        "Body": "On my way",
+        "AccountSid": fakes.twilio.account_sid,
+    }
     replies = [await sms_webhook(alert_server, caller, form) for _ in range(3)]
     assert [r.status_code for r in replies] == [200, 200, 200]
     await asyncio.sleep(4.5)  # longer than the acknowledgement wait
     assert escalations(fakes, caller) == []
-    rows = alert_server.rows("SELECT status, acknowledged_by FROM alerts WHERE call_id = ?", (caller.call_sid,))
+    rows = alert_server.rows(
+        "SELECT status, acknowledged_by FROM alerts WHERE call_id = ?", (caller.call_sid,)
+    )
     assert tuple(rows[0]) == ("acknowledged", OWNER)
-    assert len(alert_server.rows("SELECT * FROM inbound_sms WHERE message_sid = ?", (form["MessageSid"],))) == 1
+    assert (
+        len(
+            alert_server.rows(
+                "SELECT * FROM inbound_sms WHERE message_sid = ?", (form["MessageSid"],)
+            )
+        )
+        == 1
+    )
     await caller.hangup()
 
 
 async def test_unsigned_sms_webhook_is_rejected(fakes, alert_server):
     async with httpx.AsyncClient() as client:
         response = await client.post(
-            alert_server.url + "/twilio/sms", data={"MessageSid": "SM" + "b" * 32, "From": OWNER, "Body": "ok"}
+            alert_server.url + "/twilio/sms",
+            data={"MessageSid": "SM" + "b" * 32, "From": OWNER, "Body": "ok"},
         )
     assert response.status_code == 403
-    assert not alert_server.rows("SELECT * FROM inbound_sms WHERE message_sid = ?", ("SM" + "b" * 32,))
+    assert not alert_server.rows(
+        "SELECT * FROM inbound_sms WHERE message_sid = ?", ("SM" + "b" * 32,)
+    )

@@ -179,7 +179,9 @@ async def test_concurrent_bookings_through_google_exactly_one_wins(fakes, tmp_pa
     async with Host(fakes, tmp_path) as host:
 
         async def make(round_no: int, i: int):  # different people, each under their own limit
-            return await host.session(round_no * 100 + i, caller=f"+1860555{round_no * 100 + i:04d}")
+            return await host.session(
+                round_no * 100 + i, caller=f"+1860555{round_no * 100 + i:04d}"
+            )
 
         await race_for_one_slot(make, rounds=4, callers=10)
     assert len(fakes.google.live_events()) == 4

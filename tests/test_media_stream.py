@@ -8,7 +8,9 @@ import pytest
 
 from bot.media_stream import DropCounter, Malformed, parse_message, read_stream_start
 
-MEDIA = json.dumps({"event": "media", "media": {"payload": base64.b64encode(b"\xff" * 160).decode()}})
+MEDIA = json.dumps(
+    {"event": "media", "media": {"payload": base64.b64encode(b"\xff" * 160).decode()}}
+)
 
 
 @pytest.mark.parametrize(
@@ -51,8 +53,12 @@ def test_start_is_found_after_junk_and_early_media():
     start = {
         "event": "start",
         "streamSid": "MZ1",
-        "start": {"streamSid": "MZ1", "callSid": "CA1", "accountSid": "AC1",
-                  "customParameters": {"token": "t"}},
+        "start": {
+            "streamSid": "MZ1",
+            "callSid": "CA1",
+            "accountSid": "AC1",
+            "customParameters": {"token": "t"},
+        },
     }
     queue = [json.dumps({"event": "connected"}), MEDIA, "junk", json.dumps(start)]
 

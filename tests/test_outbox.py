@@ -11,7 +11,9 @@ from bot.twilio_rest import TwilioRest
 
 
 def settings_for(fakes, tmp_path) -> Settings:
-    return Settings(_env_file=None, data_dir=tmp_path, **{k.lower(): v for k, v in fakes.env().items()})
+    return Settings(
+        _env_file=None, data_dir=tmp_path, **{k.lower(): v for k, v in fakes.env().items()}
+    )
 
 
 async def test_one_sms_per_key_even_when_sent_concurrently(fakes, tmp_path):
@@ -21,8 +23,15 @@ async def test_one_sms_per_key_even_when_sent_concurrently(fakes, tmp_path):
     outbox = Outbox(store, twilio)
     try:
         results = await asyncio.gather(
-            *(outbox.send(key="booking:b1:confirmation", kind="confirmation", to="+18605550199",
-                          body="Your visit is booked.") for _ in range(5))
+            *(
+                outbox.send(
+                    key="booking:b1:confirmation",
+                    kind="confirmation",
+                    to="+18605550199",
+                    body="Your visit is booked.",
+                )
+                for _ in range(5)
+            )
         )
         assert sorted(r.duplicate for r in results) == [False, True, True, True, True]
         sent = [m for m in fakes.twilio.messages if m["form"]["To"] == "+18605550199"]

@@ -22,10 +22,16 @@ async def _book(session, when: str, name: str, address: str) -> None:
     offered = await check_availability.TOOL.run(session, {"when": when})
     assert offered["ok"], offered
     slot = offered["options"][0]["slot_id"]
-    booked = await book_appointment.TOOL.run(session, {
-        "slot_id": slot, "customer_name": name, "callback_number": "+18605550142",
-        "service_address": address, "problem_summary": "Leaking kitchen tap",
-    })
+    booked = await book_appointment.TOOL.run(
+        session,
+        {
+            "slot_id": slot,
+            "customer_name": name,
+            "callback_number": "+18605550142",
+            "service_address": address,
+            "problem_summary": "Leaking kitchen tap",
+        },
+    )
     assert booked["ok"], booked
 
 
@@ -35,10 +41,13 @@ async def test_owner_hears_the_count_then_times_and_names(tmp_path):
         caller = await new_session(store, load_profile(PLUMBING), now=NOW)
         await _book(caller, "tomorrow at 9 am", "Maria Lopez", "12 Elm Street, Bristol")
         await _book(caller, "tomorrow at 2 pm", "Tom Baker", "5 Oak Lane, Plainville")
-        assert not {"owner_schedule", "owner_next_appointment"} & {t.name for t in tools_for(caller)}
+        assert not {"owner_schedule", "owner_next_appointment"} & {
+            t.name for t in tools_for(caller)
+        }
 
-        owner = await new_session(store, load_profile(PLUMBING), now=NOW, caller="+18605550111",
-                                  call_sid="CA" + "2" * 32)
+        owner = await new_session(
+            store, load_profile(PLUMBING), now=NOW, caller="+18605550111", call_sid="CA" + "2" * 32
+        )
         owner.is_owner = True
         assert {"owner_schedule", "owner_next_appointment"} <= {t.name for t in tools_for(owner)}
         day = await owner_schedule.TOOL.run(owner, {"when": "tomorrow"})

@@ -28,7 +28,12 @@ def test_shipped_profiles_load():
         ("timezone: America/New_York", "timezone: Mars/Olympus", "timezone", "IANA"),
         ('monday: ["07:30-17:30"]', 'monday: ["07:30-25:00"]', "hours.monday[0]", "24-hour"),
         ('monday: ["07:30-17:30"]', 'monday: ["17:30-07:30"]', "hours.monday[0]", "after opening"),
-        ("duration_minutes: 240", "duration_minutes: -5", "services[3].duration_minutes", "greater than or equal to 5"),
+        (
+            "duration_minutes: 240",
+            "duration_minutes: -5",
+            "services[3].duration_minutes",
+            "greater than or equal to 5",
+        ),
         ('phones: ["+18605550111"]', 'phones: ["860-555-0111"]', "owner.phones[0]", "E.164"),
         ("default_service: repair", "default_service: haircut", "default_service", "haircut"),
         ("name: Bristol Plumbing", "name: Bristol Plumbing\nmotto: hi", "motto", "not permitted"),

@@ -35,7 +35,9 @@ def last_tool_result(fakes, text: str) -> dict:
     raise AssertionError(f"no tool result in a conversation with {text!r}")
 
 
-async def test_faq_answers_from_the_knowledge_base_and_admits_what_it_does_not_know(fakes, phone_server):
+async def test_faq_answers_from_the_knowledge_base_and_admits_what_it_does_not_know(
+    fakes, phone_server
+):
     fakes.openai.responder = ScriptedLLM(
         [
             Rule(when_user_contains="charge", reply=ToolCall("answer_faq", {"question": PRICE_Q})),
@@ -50,7 +52,9 @@ async def test_faq_answers_from_the_knowledge_base_and_admits_what_it_does_not_k
         await caller.wait_for_bot_silence(quiet_s=0.8, timeout=20, voiced_only=True)
     await caller.hangup()
 
-    known = [json.loads(r["content"]) for r in tool_results(requests_for(fakes, PRICE_Q)[1]["body"])][0]
+    known = [
+        json.loads(r["content"]) for r in tool_results(requests_for(fakes, PRICE_Q)[1]["body"])
+    ][0]
     assert known["ok"] and any("89 dollars" in p for p in known["passages"])
     unknown = last_tool_result(fakes, PIZZA_Q)
     assert unknown["ok"] is False and unknown["found"] is False
@@ -59,8 +63,12 @@ async def test_faq_answers_from_the_knowledge_base_and_admits_what_it_does_not_k
 
 
 async def test_take_message_stores_it_and_texts_the_owner(fakes, phone_server):
-    args = {"caller_name": "John Smith", "callback_number": "(860) 555-0199",
-            "message": "Please call me about a quote for a new water heater.", "urgency": "normal"}
+    args = {
+        "caller_name": "John Smith",
+        "callback_number": "(860) 555-0199",
+        "message": "Please call me about a quote for a new water heater.",
+        "urgency": "normal",
+    }
     fakes.openai.responder = ScriptedLLM(
         [
             Rule(when_user_contains="john smith", reply=ToolCall("take_message", args)),
@@ -71,30 +79,44 @@ async def test_take_message_stores_it_and_texts_the_owner(fakes, phone_server):
     spoken = await caller.say(audio.load("my_name"))
     await caller.wait_for_bot_audio(spoken["t_last_voiced_frame"], timeout=15, voiced_only=True)
     await caller.wait_for(
-        lambda: any(m["form"]["To"] == OWNER for m in fakes.twilio.messages), timeout=10, what="owner SMS"
+        lambda: any(m["form"]["To"] == OWNER for m in fakes.twilio.messages),
+        timeout=10,
+        what="owner SMS",
     )
     await caller.hangup()
     rows = phone_server.rows("SELECT * FROM messages WHERE call_id = ?", (caller.call_sid,))
     assert len(rows) == 1
     assert (rows[0]["caller_name"], rows[0]["callback"]) == ("John Smith", "+18605550199")
     sms = [m for m in fakes.twilio.messages if m["form"]["To"] == OWNER]
-    assert len(sms) == 1 and "water heater" in sms[0]["form"]["Body"] and "+18605550199" in sms[0]["form"]["Body"]
+    assert (
+        len(sms) == 1
+        and "water heater" in sms[0]["form"]["Body"]
+        and "+18605550199" in sms[0]["form"]["Body"]
+    )
 
 
 @pytest.fixture(scope="module")
 def always_open_server(server_factory, tmp_path_factory):
-    every_day = {day: ["00:00-23:59"] for day in
-                 ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")}
-    return server_factory(business_profile=profile_with_transfer_hours(tmp_path_factory.mktemp("p"), every_day))
+    every_day = {
+        day: ["00:00-23:59"]
+        for day in ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+    }
+    return server_factory(
+        business_profile=profile_with_transfer_hours(tmp_path_factory.mktemp("p"), every_day)
+    )
 
 
 @pytest.fixture(scope="module")
 def never_open_server(server_factory, tmp_path_factory):
-    return server_factory(business_profile=profile_with_transfer_hours(tmp_path_factory.mktemp("p"), {}))
+    return server_factory(
+        business_profile=profile_with_transfer_hours(tmp_path_factory.mktemp("p"), {})
+    )
 
 
 async def test_transfer_redirects_the_live_call_to_a_person(fakes, always_open_server):
-    fakes.openai.responder = ScriptedLLM([Rule(when_user_contains="person", reply=ToolCall("transfer_call", {}))])
+    fakes.openai.responder = ScriptedLLM(
+        [Rule(when_user_contains="person", reply=ToolCall("transfer_call", {}))]
+    )
     caller = await answered_call(fakes, always_open_server, [HUMAN])
     await caller.say(audio.load("book_tomorrow"))
     await caller.wait_for(lambda: caller.closed, timeout=20, what="stream ending for the transfer")
@@ -108,7 +130,11 @@ async def test_transfer_redirects_the_live_call_to_a_person(fakes, always_open_s
 
 
 async def test_transfer_outside_hours_falls_back_to_a_message(fakes, never_open_server):
-    args = {"caller_name": "Ann Lee", "callback_number": "+18605550123", "message": "Wants a person."}
+    args = {
+        "caller_name": "Ann Lee",
+        "callback_number": "+18605550123",
+        "message": "Wants a person.",
+    }
     fakes.openai.responder = ScriptedLLM(
         [
             Rule(when_user_contains="person", reply=ToolCall("transfer_call", {})),
@@ -120,11 +146,18 @@ async def test_transfer_outside_hours_falls_back_to_a_message(fakes, never_open_
     spoken = await caller.say(audio.load("book_tomorrow"))
     await caller.wait_for_bot_audio(spoken["t_last_voiced_frame"], timeout=15, voiced_only=True)
     await caller.wait_for(
-        lambda: never_open_server.rows("SELECT * FROM messages WHERE call_id = ?", (caller.call_sid,)),
-        timeout=15, what="message stored",
+        lambda: never_open_server.rows(
+            "SELECT * FROM messages WHERE call_id = ?", (caller.call_sid,)
+        ),
+        timeout=15,
+        what="message stored",
     )
     assert not [u for u in fakes.twilio.call_updates if u["call_sid"] == caller.call_sid]
-    results = [json.loads(r["content"]) for req in requests_for(fakes, HUMAN) for r in tool_results(req["body"])]
+    results = [
+        json.loads(r["content"])
+        for req in requests_for(fakes, HUMAN)
+        for r in tool_results(req["body"])
+    ]
     assert results[0]["ok"] is False and "take a message" in results[0]["error"]
     assert not caller.closed
     await caller.hangup()

@@ -151,6 +151,7 @@ async def test_book_then_reschedule_then_cancel_by_phone(fakes, phone_server):
 
     # ---- call 2: same caller ID + the name on the booking + the code from the text, move it --
     code = re.search(r"Booking code (\d{6})\.", text["form"]["Body"]).group(1)
+
     def new_time(body):
         found = result_of(body, "find_my_appointments")["appointments"][0]
         options = result_of(body, "check_availability")["options"]

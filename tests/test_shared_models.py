@@ -64,7 +64,9 @@ async def test_quiet_gate_finds_the_same_speech_as_pipecats_vad():
         assert start == stock[0], name
         assert abs(stop - stock[1]) <= 3, name  # within 60 ms; usually earlier
         # One segment: the gate never ends speech inside the utterance.
-        first_quiet_after_speech = next(i for i in range(start, len(gated)) if gated[i] == VADState.QUIET)
+        first_quiet_after_speech = next(
+            i for i in range(start, len(gated)) if gated[i] == VADState.QUIET
+        )
         assert first_quiet_after_speech == stop, name
 
 

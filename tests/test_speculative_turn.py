@@ -50,8 +50,10 @@ def _pair(analyzer_cls=SpeculativeSmartTurn):
     vad = SharedSileroVADAnalyzer(params=VADParams(stop_secs=0.2))
     vad.set_sample_rate(8000)
     params = SmartTurnParams(stop_secs=2.0)
-    turn = analyzer_cls(vad=vad, params=params) if analyzer_cls is SpeculativeSmartTurn else (
-        analyzer_cls(params=params)
+    turn = (
+        analyzer_cls(vad=vad, params=params)
+        if analyzer_cls is SpeculativeSmartTurn
+        else (analyzer_cls(params=params))
     )
     turn.set_sample_rate(8000)
     return vad, turn

@@ -37,13 +37,20 @@ def _environment_reads(path: Path) -> list[int]:
     """Lines that read os.environ / os.getenv (exporting a variable for child processes is fine)."""
     lines = []
     for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "os":
+        if (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.value.id == "os"
+        ):
             if node.attr == "getenv":
                 lines.append(node.lineno)
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
             target = node.func.value
-            if (isinstance(target, ast.Attribute) and target.attr == "environ"
-                    and node.func.attr in ("get", "copy", "items", "keys", "values", "setdefault")):
+            if (
+                isinstance(target, ast.Attribute)
+                and target.attr == "environ"
+                and node.func.attr in ("get", "copy", "items", "keys", "values", "setdefault")
+            ):
                 lines.append(node.lineno)
         if isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Load):
             if isinstance(node.value, ast.Attribute) and node.value.attr == "environ":
@@ -72,7 +79,9 @@ def test_every_tool_has_its_schema_beside_its_handler():
 
 
 def test_settings_validate_urls_and_hide_secrets():
-    settings = Settings(_env_file=None, openai_api_key="sk-secret-value", public_base_url="https://x.fly.dev/")
+    settings = Settings(
+        _env_file=None, openai_api_key="sk-secret-value", public_base_url="https://x.fly.dev/"
+    )
     assert "sk-secret-value" not in repr(settings)
     assert settings.stream_url == "wss://x.fly.dev/twilio/ws"
     assert Settings(_env_file=None, public_base_url="http://localhost:7860").stream_url == (

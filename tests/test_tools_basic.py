@@ -31,8 +31,14 @@ async def session(tmp_path):
     call_id, _ = await store.open_twilio_call("CA" + "1" * 32, "+18605550199", "+18605550100", "p")
     business = await Business.builtin("bristol_plumbing", load_profile(DEFAULT_PROFILE), store)
     yield CallSession(
-        call_id=call_id, transport="twilio", caller="+18605550199", called="+18605550100",
-        business=business, settings=Settings(_env_file=None), store=store, twilio=None,
+        call_id=call_id,
+        transport="twilio",
+        caller="+18605550199",
+        called="+18605550100",
+        business=business,
+        settings=Settings(_env_file=None),
+        store=store,
+        twilio=None,
         control=RecordingControl(),
     )
     await store.close()

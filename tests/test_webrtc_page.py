@@ -207,7 +207,9 @@ async def test_the_api_needs_the_page_token_before_anything_starts(fakes, page_s
                 offer = await http.post("/api/offer", json=body, headers=headers)
                 assert offer.status_code == status, offer.text
                 patch = {"pc_id": "x", "candidates": []}
-                assert (await http.patch("/api/offer", json=patch, headers=headers)).status_code == status
+                assert (
+                    await http.patch("/api/offer", json=patch, headers=headers)
+                ).status_code == status
                 assert (await http.get("/api/profiles", headers=headers)).status_code == status
             # Checked before the body is read: junk without the token is 401, not 422.
             junk = await http.post("/api/offer", content=b"{not json", headers={})

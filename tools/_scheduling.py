@@ -154,5 +154,7 @@ async def owner_bookings(
         when = scheduler.parse_when(words)
     except SchedulingError as exc:
         return exc.spoken
-    found = await bookings_in(session.business.ledger, scheduler.calendar.key, when, session.profile)
+    found = await bookings_in(
+        session.business.ledger, scheduler.calendar.key, when, session.profile
+    )
     return when, found, scheduler

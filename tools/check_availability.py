@@ -25,7 +25,9 @@ class _Args(BaseModel):
     ] = "earliest available"
     service: Annotated[
         ServiceName | None,
-        Field(description="Which service, by name, e.g. 'plumbing repair'. Omit for the usual one."),
+        Field(
+            description="Which service, by name, e.g. 'plumbing repair'. Omit for the usual one."
+        ),
     ] = None
     booking_ref: Annotated[
         BookingRef | None,

@@ -92,9 +92,7 @@ _SOONEST = (
     r"appointment|opening)|as soon as (?:possible|you can)|asap|whenever|any ?time|"
     r"no preference|no rush|don'?t mind|doesn'?t matter|first thing you have)\b"
 )
-_NEGATION = (
-    r"\b(not|except|excluding|besides|other than|apart from|isn'?t|can'?t|won'?t|no)\b"
-)
+_NEGATION = r"\b(not|except|excluding|besides|other than|apart from|isn'?t|can'?t|won'?t|no)\b"
 
 
 @dataclass(frozen=True)

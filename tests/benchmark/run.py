@@ -125,9 +125,7 @@ async def wait_for_listeners(server: RunningServer, workers: int) -> None:
 def counter(text: str, name: str, outcome: str) -> float:
     """One labelled Prometheus counter's value, summed over worker processes."""
     key = f'{name}{{outcome="{outcome}"}}'
-    return sum(
-        float(line.rpartition(" ")[2]) for line in text.splitlines() if line.startswith(key)
-    )
+    return sum(float(line.rpartition(" ")[2]) for line in text.splitlines() if line.startswith(key))
 
 
 def lag_summary(before: dict[str, float], after: dict[str, float]) -> dict[str, Any]:

@@ -96,7 +96,13 @@ class FakeCartesia(WebSocketFake):
 
     async def reset(self) -> None:
         """Clear all records and restore the default tone and latency."""
-        for records in (self.connections, self.messages, self.synthesized, self.cancels, self.done_sent):
+        for records in (
+            self.connections,
+            self.messages,
+            self.synthesized,
+            self.cancels,
+            self.done_sent,
+        ):
             records.clear()
         self._set_defaults()
         self._reset_outages()
@@ -104,7 +110,9 @@ class FakeCartesia(WebSocketFake):
     def spoken_texts(self, context_id: str | None = None) -> list[str]:
         """Transcripts synthesized so far (optionally for one context)."""
         return [
-            r["text"] for r in self.synthesized if context_id is None or r["context_id"] == context_id
+            r["text"]
+            for r in self.synthesized
+            if context_id is None or r["context_id"] == context_id
         ]
 
     async def handle(self, ws: ServerConnection, conn_id: int) -> None:
@@ -162,15 +170,29 @@ class FakeCartesia(WebSocketFake):
                 if self.silent:
                     if job.text is not None:
                         self.synthesized.append(
-                            {"t": now(), "conn_id": conn.conn_id, "context_id": job.context_id,
-                             "text": job.text, "silent": True}
+                            {
+                                "t": now(),
+                                "conn_id": conn.conn_id,
+                                "context_id": job.context_id,
+                                "text": job.text,
+                                "silent": True,
+                            }
                         )
                     continue
                 if job.text is None:
                     await ws.send(
-                        json.dumps({"type": "done", "context_id": job.context_id, "status_code": 200, "done": True})
+                        json.dumps(
+                            {
+                                "type": "done",
+                                "context_id": job.context_id,
+                                "status_code": 200,
+                                "done": True,
+                            }
+                        )
                     )
-                    self.done_sent.append({"t": now(), "conn_id": conn.conn_id, "context_id": job.context_id})
+                    self.done_sent.append(
+                        {"t": now(), "conn_id": conn.conn_id, "context_id": job.context_id}
+                    )
                 else:
                     await self._synthesize(ws, conn, job)
         except ConnectionClosed:
@@ -184,13 +206,17 @@ class FakeCartesia(WebSocketFake):
         ctx = job.context_id
         if ctx in conn.cancelled:
             return
-        self.synthesized.append({"t": now(), "conn_id": conn.conn_id, "context_id": ctx, "text": job.text})
+        self.synthesized.append(
+            {"t": now(), "conn_id": conn.conn_id, "context_id": ctx, "text": job.text}
+        )
 
         words = job.text.split()
         duration = SECS_PER_WORD * len(words) + SECS_PADDING
         offset = conn.offsets.get(ctx, 0.0)
         conn.offsets[ctx] = offset + duration  # start times are cumulative within a context
-        starts = [round(offset + SECS_PADDING / 2 + SECS_PER_WORD * i, 3) for i in range(len(words))]
+        starts = [
+            round(offset + SECS_PADDING / 2 + SECS_PER_WORD * i, 3) for i in range(len(words))
+        ]
         timestamps = {
             "type": "timestamps",
             "context_id": ctx,
@@ -210,7 +236,15 @@ class FakeCartesia(WebSocketFake):
                 return
             data = base64.b64encode(pcm[i : i + chunk_bytes]).decode()
             await ws.send(
-                json.dumps({"type": "chunk", "context_id": ctx, "data": data, "status_code": 206, "done": False})
+                json.dumps(
+                    {
+                        "type": "chunk",
+                        "context_id": ctx,
+                        "data": data,
+                        "status_code": 206,
+                        "done": False,
+                    }
+                )
             )
             if i == 0:
                 await ws.send(json.dumps(timestamps))
