@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Container
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from bot.profile import WEEKDAYS, BusinessProfile, OpeningWindow
 
@@ -25,3 +25,22 @@ def transfer_allowed(profile: BusinessProfile, now: datetime) -> bool:
     local = now.astimezone(profile.tz)
     hours = profile.transfer.hours if profile.transfer.hours is not None else profile.hours
     return within(hours, set(profile.blackout_dates), local)
+
+
+def windows_on(profile: BusinessProfile, day: date) -> list[OpeningWindow]:
+    """The opening windows of a local calendar day, earliest first; none on a blackout date."""
+    if day in set(profile.blackout_dates):
+        return []
+    return sorted(profile.hours.get(WEEKDAYS[day.weekday()], []), key=lambda w: w.open)
+
+
+def next_opening(profile: BusinessProfile, now: datetime, *, days: int = 14) -> datetime | None:
+    """When the business next opens after `now` (local, aware); None if not within `days`."""
+    local = now.astimezone(profile.tz)
+    for offset in range(days + 1):
+        day = local.date() + timedelta(days=offset)
+        for window in windows_on(profile, day):
+            opens = datetime.combine(day, window.open, profile.tz)
+            if opens > local:
+                return opens
+    return None

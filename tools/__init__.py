@@ -12,6 +12,7 @@ from __future__ import annotations
 from tools import (
     answer_faq,
     book_appointment,
+    business_hours,
     cancel_appointment,
     check_availability,
     current_time,
@@ -33,6 +34,7 @@ from tools.base import Tool
 ALL_TOOLS: list[Tool] = [
     current_time.TOOL,
     answer_faq.TOOL,
+    business_hours.TOOL,
     check_availability.TOOL,
     book_appointment.TOOL,
     find_my_appointments.TOOL,
