@@ -79,7 +79,14 @@ async def assert_failed_over(fakes, server, caller, reason: str) -> None:
     row = await wait_for_status(server, caller.call_sid, "FAILED")
     assert row["end_reason"] == reason
     await caller.wait_for(lambda: caller.closed, 10, "the media stream closing")
-    owner_sms = [m for m in fakes.twilio.messages if m["form"]["To"] == OWNER]
+
+    def texts_to_owner() -> list[dict]:
+        return [m for m in fakes.twilio.messages if m["form"]["To"] == OWNER]
+
+    # The text goes out through the outbox beside the call's ending, not before it.
+    await caller.wait_for(lambda: bool(texts_to_owner()), 5, "the owner's text")
+    await asyncio.sleep(0.5)  # and only one: a second would come right behind the first
+    owner_sms = texts_to_owner()
     assert len(owner_sms) == 1, owner_sms
     assert caller.from_number in owner_sms[0]["form"]["Body"]
     assert "voicemail" in owner_sms[0]["form"]["Body"]
