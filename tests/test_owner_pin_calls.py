@@ -114,9 +114,14 @@ async def test_a_spoken_pin_is_withheld_from_the_llm_and_the_record(fakes, pin_s
     assert [(r["name"], json.loads(r["arguments"])) for r in tool_rows] == [
         ("verify_owner_pin", {})
     ]
-    to_llm = json.dumps([r["body"] for r in fakes.openai.requests])
-    stored = json.dumps([dict(r) for r in pin_server.rows("SELECT * FROM turns")])
-    stored += json.dumps([dict(r) for r in pin_server.rows("SELECT * FROM tool_calls")])
+    # What was said, not ids or timestamps (whose digits can hold "4321" by chance).
+    to_llm = json.dumps(
+        [m.get("content") for r in fakes.openai.requests for m in r["body"]["messages"]]
+    )
+    stored = json.dumps([r["text"] for r in pin_server.rows("SELECT text FROM turns")])
+    stored += json.dumps(
+        [tuple(r) for r in pin_server.rows("SELECT arguments, result FROM tool_calls")]
+    )
     for form in SPOKEN_PIN:
         assert form not in to_llm and form not in stored and form not in pin_server.log()
     # The tool takes no PIN, and a spoken PIN unlocks nothing.
