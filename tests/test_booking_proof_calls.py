@@ -16,6 +16,7 @@ from tests.fakes.openai import Rule, ScriptedLLM, Text, ToolCall
 from tests.test_scheduling_calls import (
     DETAILS,
     NUMBER,
+    found_ref,
     one_request_call,
     result_of,
     say,
@@ -129,11 +130,7 @@ async def test_spoofed_number_and_name_cannot_cancel_but_the_booking_code_can(fa
                 after_tool="find_my_appointments",
                 reply=lambda body: ToolCall(
                     "cancel_appointment",
-                    {
-                        "booking_ref": result_of(body, "find_my_appointments")["appointments"][0][
-                            "booking_ref"
-                        ]
-                    },
+                    {"booking_ref": found_ref(body)},
                 ),
             ),
             say("cancel_appointment"),

@@ -40,6 +40,11 @@ def result_of(body: dict[str, Any], tool: str) -> dict[str, Any]:
     raise AssertionError(f"no {tool} result in the request")
 
 
+def found_ref(body: dict[str, Any]) -> str:
+    """The booking_ref of the first appointment find_my_appointments returned."""
+    return result_of(body, "find_my_appointments")["appointments"][0]["booking_ref"]
+
+
 def say(tool: str) -> Rule:
     """After `tool`, speak exactly the 'say' text its result gave (or its error)."""
     return Rule(
@@ -176,9 +181,7 @@ async def test_book_then_reschedule_then_cancel_by_phone(fakes, phone_server):
                     "check_availability",
                     {
                         "when": "the earliest you have",
-                        "booking_ref": result_of(body, "find_my_appointments")["appointments"][0][
-                            "booking_ref"
-                        ],
+                        "booking_ref": found_ref(body),
                     },
                 ),
             ),
@@ -219,11 +222,7 @@ async def test_book_then_reschedule_then_cancel_by_phone(fakes, phone_server):
                 after_tool="find_my_appointments",
                 reply=lambda body: ToolCall(
                     "cancel_appointment",
-                    {
-                        "booking_ref": result_of(body, "find_my_appointments")["appointments"][0][
-                            "booking_ref"
-                        ]
-                    },
+                    {"booking_ref": found_ref(body)},
                 ),
             ),
             say("cancel_appointment"),
