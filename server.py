@@ -389,12 +389,8 @@ async def twilio_stream(websocket: WebSocket) -> None:
     session = state.new_session(
         call.id, transport="twilio", caller=call.caller, called=call.called, call_sid=start.call_sid
     )
-    state.active_calls.add(call.id)
-    try:
-        with state.drain.track(session):  # a shutdown waits for this call
-            await run_twilio_call(websocket, start, session, drops)
-    finally:
-        state.active_calls.discard(call.id)
+    with state.drain.track(session):  # a shutdown waits for this call
+        await run_twilio_call(websocket, start, session, drops)
 
 
 @app.post("/twilio/recording")

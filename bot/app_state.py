@@ -43,7 +43,6 @@ class AppState:
     callbacks: TwilioCallbacks  # voicemail recordings and status callbacks
     drain: Drain  # live calls, and whether the server is shutting down
     pending_streams: PendingStreams  # stream sockets still waiting for Twilio's `start`
-    active_calls: set[str] = field(default_factory=set)
     # Other profiles tried on the test page, built on first use: built-in calendar, no alerts.
     _others: dict[str, Business] = field(default_factory=dict)
 

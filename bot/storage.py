@@ -383,11 +383,6 @@ class Store:
                 await db.audit("system", "call.swept", call_id, {"reason": reason})
         return len(rows)
 
-    async def count_active_calls(self) -> int:
-        """Calls currently marked ACTIVE (across every worker process)."""
-        row = await self.read_one("SELECT COUNT(*) FROM calls WHERE status = 'ACTIVE'")
-        return int(row[0]) if row else 0
-
     # ---- turns and tool calls ----------------------------------------------------------------
 
     async def add_turn(

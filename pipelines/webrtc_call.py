@@ -357,7 +357,7 @@ async def _start_call(
         await state.store.finish_call(call_id, "FAILED", "setup_failed")
         raise
     logger.info("webrtc call {} from {} to {}", call_id, mask_phone(caller), profile_name)
-    task = asyncio.create_task(_run(runner, state, call_id), name=f"webrtc-call-{call_id}")
+    task = asyncio.create_task(runner.run(), name=f"webrtc-call-{call_id}")
     calls.tasks.add(task)
     calls.live.add(connection.pc_id)
 
@@ -368,14 +368,6 @@ async def _start_call(
 
     task.add_done_callback(ended)
     return call_id
-
-
-async def _run(runner: CallRunner, state: AppState, call_id: str) -> None:
-    state.active_calls.add(call_id)
-    try:
-        await runner.run()
-    finally:
-        state.active_calls.discard(call_id)
 
 
 async def close_webrtc(app: FastAPI) -> None:
