@@ -8,7 +8,9 @@ turn ends and whatever the LLM decides to do. Triage is `bot.triage.assess`:
   call `flag_emergency` or `not_an_emergency`. If neither comes by `llm_stall_secs` after the
   caller's next turn ends (from then on only that clock counts), or by `emergency_confirm_secs`
   after the words when the caller has not answered (a stalled LLM asks nothing), or the call ends
-  first, the owner is texted anyway ("unconfirmed"), without phone calls.
+  first, the owner is texted anyway ("unconfirmed"), without phone calls. Once the caller's answer
+  is heard, that first clock starts again: a slow turn end never cuts an answer short, and a turn
+  that never ends still alerts.
 Every alert stores what was heard, the outcome and the cues (`bot.alerts.Triage`).
 """
 
@@ -37,6 +39,7 @@ class _Pending:
     turns_before: int  # caller turns finished when it was heard
     bot_turns_before: int  # bot turns finished then: the answer comes after the bot has asked
     timer: asyncio.Task | None = None
+    answer_heard: bool = False  # the confirm clock has restarted for the caller's answer
     answer_timer: asyncio.Task | None = None
 
 
@@ -61,6 +64,7 @@ class EmergencyTriage:
         if session.emergency or not text.strip():
             return []
         self._last_heard = text.strip()
+        self._answer_heard()
         found = assess(
             text, session.profile.emergency, kind=session.profile.kind, language=LANGUAGE
         )
@@ -77,6 +81,20 @@ class EmergencyTriage:
         ):
             return self._ask(found)
         return []
+
+    def _answer_heard(self) -> None:
+        """The first words after the bot has asked restart the confirm clock, once."""
+        pending = self._pending
+        if pending is None or pending.answer_heard or pending.answer_timer is not None:
+            return
+        if self._session.bot_turns <= pending.bot_turns_before:
+            return
+        pending.answer_heard = True
+        if pending.timer is not None:
+            pending.timer.cancel()
+        pending.timer = self._background(
+            self._expire(pending, self._session.settings.emergency_confirm_secs)
+        )
 
     def _ask(self, found: Assessment) -> list[Frame]:
         session = self._session
