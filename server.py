@@ -62,6 +62,7 @@ from bot.request_limits import (
 )
 from bot.serving import DrainingServer, serve_workers
 from bot.twilio_webhook import (
+    apology_twiml,
     connect_twiml,
     empty_twiml,
     signature_is_valid,
@@ -69,7 +70,7 @@ from bot.twilio_webhook import (
     token_matches,
     voicemail_twiml,
 )
-from bot.webhook_origin import account_matches, deployment_numbers, foreign_reason
+from bot.webhook_origin import account_matches
 from pipelines.pipecat_internals import shared_models
 from pipelines.twilio_call import run_twilio_call
 from pipelines.webrtc_call import close_webrtc, mount_test_page
@@ -78,6 +79,7 @@ FALLBACK_MESSAGE = (
     "Sorry, our receptionist is having trouble right now. Please leave your name, number and a "
     "short message after the tone, and we will call you back."
 )
+UNKNOWN_NUMBER_MESSAGE = "Sorry, this number cannot take your call right now. Goodbye."
 XML = "application/xml"
 
 
@@ -147,10 +149,13 @@ async def _sweep_forever(state: AppState) -> None:
 async def _escalate_forever(state: AppState) -> None:
     while True:
         await asyncio.sleep(state.settings.escalation_check_secs)
-        try:
-            await state.alerts.escalate_due()
-        except Exception as exc:  # keep escalating the next alert whatever this one did
-            logger.error("emergency escalation failed: {}", type(exc).__name__)
+        for business in state.businesses.values():
+            if business.alerts is None:
+                continue
+            try:
+                await business.alerts.escalate_due()
+            except Exception as exc:  # keep escalating the next alert whatever this one did
+                logger.error("emergency escalation failed: {}", type(exc).__name__)
 
 
 app = FastAPI(
@@ -178,10 +183,10 @@ class NotFromTwilio(Exception):
     """A webhook that Twilio did not sign, or signed for another account or number."""
 
 
-async def _signed_form(request: Request, *, check_to: bool = False) -> FormData:
-    """The webhook's form fields if Twilio signed it for this deployment; else `NotFromTwilio`.
+async def _signed_form(request: Request) -> FormData:
+    """The webhook's form fields if Twilio signed it for our account; else `NotFromTwilio`.
 
-    `check_to`: the request carries the number called or texted (voice, SMS), which must be ours.
+    Which business a call or text is for is the handler's to decide, from `To`.
     """
     state = _state(request)
     form = await request.form(
@@ -201,32 +206,24 @@ async def _signed_form(request: Request, *, check_to: bool = False) -> FormData:
     if not ok:
         logger.warning("rejected {} with a missing or invalid Twilio signature", request.url.path)
         raise NotFromTwilio
-    numbers = deployment_numbers([state.settings.twilio_phone_number, state.profile.phone])
-    reason = foreign_reason(
-        form, account_sid=state.settings.twilio_account_sid, numbers=numbers, check_to=check_to
-    )
-    if reason is not None:
-        logger.warning(
-            "rejected {}: signed, but its {} is not this deployment's (To {})",
-            request.url.path,
-            reason,
-            mask_phone(str(form.get("To") or "")),
-        )
+    if not account_matches(state.settings.twilio_account_sid, str(form.get("AccountSid") or "")):
+        logger.warning("rejected {}: signed, but for another Twilio account", request.url.path)
         raise NotFromTwilio
     return form
 
 
-async def _twilio_form(request: Request) -> FormData:
-    return await _signed_form(request)
+# A signed webhook's fields; a request that is not Twilio's, for our account, gets 403 first.
+TwilioForm = Annotated[FormData, Depends(_signed_form)]
 
 
-async def _twilio_form_to_us(request: Request) -> FormData:
-    return await _signed_form(request, check_to=True)
-
-
-# A signed webhook's fields; a request that is not Twilio's, for us, gets 403 before the handler.
-TwilioForm = Annotated[FormData, Depends(_twilio_form)]
-TwilioFormToUs = Annotated[FormData, Depends(_twilio_form_to_us)]
+def _unknown_number(state: AppState, path: str, to: str) -> None:
+    """A signed webhook for a number no enabled tenant answers: an alert for whoever runs this."""
+    metrics.UNKNOWN_NUMBER.labels(route=path).inc()
+    logger.error(
+        "{} for {}, a number no enabled business answers: check the tenant files",
+        path,
+        mask_phone(to),
+    )
 
 
 async def _not_from_twilio(request: Request, exc: Exception) -> Response:
@@ -289,19 +286,23 @@ async def prometheus_metrics(request: Request) -> Response:
 
 
 @app.post("/twilio/voice")
-async def twilio_voice(request: Request, form: TwilioFormToUs) -> Response:
+async def twilio_voice(request: Request, form: TwilioForm) -> Response:
     """Answer an incoming call with TwiML that streams it to /twilio/ws."""
     state, settings = _state(request), _state(request).settings
     call_sid = str(form.get("CallSid") or "")
     if not call_sid.startswith("CA"):
         return Response("missing CallSid", status_code=400, media_type="text/plain")
     caller, called = str(form.get("From") or ""), str(form.get("To") or "")
+    business = state.business_for_number(called, "voice")
+    if business is None:  # never a default business: an apology, and no record
+        _unknown_number(state, request.url.path, called)
+        return Response(apology_twiml(UNKNOWN_NUMBER_MESSAGE), media_type=XML)
     admission = await admit_twilio_call(
         state.store,
         call_sid,
         caller,
         called,
-        state.profile_name,
+        business.name,
         limit=settings.call_limit,
         draining=state.drain.draining,
     )
@@ -386,8 +387,19 @@ async def twilio_stream(websocket: WebSocket) -> None:
         with contextlib.suppress(Exception):
             await websocket.close(code=1008, reason="invalid stream token")
         return
+    business = state.business_of_call(call)
+    if business is None:  # its tenant was disabled since the webhook: nobody to answer for
+        await state.store.finish_call(call.id, "FAILED", "business_unavailable")
+        with contextlib.suppress(Exception):
+            await websocket.close(code=1008, reason="business unavailable")
+        return
     session = state.new_session(
-        call.id, transport="twilio", caller=call.caller, called=call.called, call_sid=start.call_sid
+        call.id,
+        transport="twilio",
+        caller=call.caller,
+        called=call.called,
+        call_sid=start.call_sid,
+        business=business,
     )
     with state.drain.track(session):  # a shutdown waits for this call
         await run_twilio_call(websocket, start, session, drops)
@@ -401,11 +413,15 @@ async def twilio_recording(request: Request, form: TwilioForm) -> Response:
     first keeps the message (bot/twilio_callbacks.py).
     """
     state = _state(request)
-    problem = await state.callbacks.recording_posted(form)
-    if problem is not None:
-        return Response(problem, status_code=400, media_type="text/plain")
     call_sid = str(form.get("CallSid") or "")
     call = await state.store.get_call(call_sid) if call_sid else None
+    business = state.business_of_call(call) if call is not None else None
+    if business is None or business.callbacks is None:  # no call of ours: nobody to text
+        _unknown_number(state, request.url.path, str(form.get("To") or ""))
+        return Response(empty_twiml(), media_type=XML)
+    problem = await business.callbacks.recording_posted(form)
+    if problem is not None:
+        return Response(problem, status_code=400, media_type="text/plain")
     if call is not None:
         await state.store.finish_call(call.id, "FAILED", "voicemail_fallback")
     return Response(empty_twiml(), media_type=XML)
@@ -414,19 +430,27 @@ async def twilio_recording(request: Request, form: TwilioForm) -> Response:
 @app.post("/twilio/call-status")
 async def twilio_call_status(request: Request, form: TwilioForm) -> Response:
     """Call status callbacks, kept once per (CallSid, CallStatus); the call record is not touched."""
-    problem = await _state(request).callbacks.call_status_posted(form)
+    # Kept for the record only, whichever business placed or took the call.
+    callbacks = _state(request).business.callbacks
+    problem = await callbacks.call_status_posted(form) if callbacks is not None else None
     if problem is not None:
         return Response(problem, status_code=400, media_type="text/plain")
     return Response(empty_twiml(), media_type=XML)
 
 
 @app.post("/twilio/sms")
-async def twilio_sms(request: Request, form: TwilioFormToUs) -> Response:
+async def twilio_sms(request: Request, form: TwilioForm) -> Response:
     """Inbound SMS: each MessageSid once; a reply from the owner acknowledges emergency alerts."""
     message_sid = str(form.get("MessageSid") or "")
     if not message_sid.startswith(("SM", "MM")):
         return Response("missing MessageSid", status_code=400, media_type="text/plain")
-    await _state(request).alerts.record_inbound_sms(
+    state = _state(request)
+    to = str(form.get("To") or "")
+    business = state.business_for_number(to, "sms")
+    if business is None or business.alerts is None:
+        _unknown_number(state, request.url.path, to)
+        return Response(empty_twiml(), media_type=XML)
+    await business.alerts.record_inbound_sms(
         message_sid, str(form.get("From") or ""), str(form.get("Body") or "")
     )
     return Response(empty_twiml(), media_type=XML)

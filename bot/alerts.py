@@ -12,6 +12,10 @@ Each alert text carries a reference ("#A7"). An SMS from an owner or backup numb
 alert it names ("OK A7", "7"), else the most recent open one, and is answered with a text saying
 which; other open alerts keep escalating. The state lives in SQLite and each step is claimed with a
 conditional UPDATE, so several worker processes never escalate the same alert twice.
+
+One `EmergencyAlerts` per business: it sees only alerts of its own calls (`calls.profile`), so a
+reply to one business's number never acknowledges another's alert, and it texts and phones from
+that business's number.
 """
 
 from __future__ import annotations
@@ -124,10 +128,14 @@ class EmergencyAlerts:
         profile: BusinessProfile,
         *,
         ack_secs: float,
+        business: str,
+        from_number: str | None = None,
     ) -> None:
         self._store, self._outbox, self._twilio = store, outbox, twilio
         self._profile = profile
         self._ack_secs = ack_secs
+        self._business = business  # the `calls.profile` of this business's calls
+        self._from = from_number  # None: TWILIO_PHONE_NUMBER
 
     async def setup(self) -> None:
         """Create the tables this module keeps."""
@@ -265,7 +273,9 @@ class EmergencyAlerts:
             open_alerts = [
                 (int(r[0]), str(r[1]))
                 for r in await db.fetchall(
-                    "SELECT id, summary FROM alerts WHERE status = 'open' ORDER BY id DESC"
+                    "SELECT a.id, a.summary FROM alerts a JOIN calls c ON c.id = a.call_id"
+                    " WHERE a.status = 'open' AND c.profile = ? ORDER BY a.id DESC",
+                    (self._business,),
                 )
             ]
             named = named_alert(body)
@@ -300,10 +310,12 @@ class EmergencyAlerts:
         """Take the next step for every open alert whose wait ran out; returns steps taken."""
         now = time.time()
         due = await self._store.read_all(
-            "SELECT id, call_id, summary, step FROM alerts WHERE status = 'open'"
-            " AND next_action_at <= ? AND NOT EXISTS (SELECT 1 FROM alert_triage t"
+            "SELECT alerts.id, alerts.call_id, alerts.summary, alerts.step FROM alerts"
+            " JOIN calls c ON c.id = alerts.call_id WHERE alerts.status = 'open'"
+            " AND c.profile = ? AND alerts.next_action_at <= ? AND NOT EXISTS"
+            " (SELECT 1 FROM alert_triage t"
             " WHERE t.alert_id = alerts.id AND t.phone_escalation = 0)",
-            (now,),
+            (self._business, now),
         )
         taken = 0
         for alert_id, call_id, summary, step in due:
@@ -339,7 +351,7 @@ class EmergencyAlerts:
             )
             return
         try:
-            await self._twilio.call(number, str(twiml))
+            await self._twilio.call(number, str(twiml), from_=self._from)
         except TwilioUnavailable:
             logger.warning("emergency call to {} failed", mask_phone(number))
             return

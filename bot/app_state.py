@@ -1,23 +1,28 @@
-"""What the server holds for its whole life: settings, its business, database, Twilio client."""
+"""What the server holds for its whole life: settings, its businesses, database, Twilio client.
+
+Invariant: a call or text reaches a business only through the number it was made to
+(`business_for_number`) or the call record the signed webhook created (`business_of_call`);
+nothing a client sends can choose another business, and an unknown number has none.
+"""
 
 from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from loguru import logger
 
 from bot.admission import PendingStreams
-from bot.alerts import EmergencyAlerts
 from bot.business import Business
 from bot.call_session import CallEvents, CallSession
 from bot.config import Settings
 from bot.drain import Drain
 from bot.outbox import Outbox
-from bot.profile import BusinessProfile, load_profile
-from bot.storage import Store
-from bot.twilio_callbacks import TwilioCallbacks
+from bot.profile import BusinessProfile
+from bot.storage import CallRow, Store
+from bot.tenants.files import TenantError
+from bot.tenants.model import Channel
+from bot.tenants.registry import TenantRegistry
 from bot.twilio_rest import TwilioRest
 
 
@@ -34,32 +39,49 @@ class AppState:
     """Shared resources, created in the FastAPI lifespan."""
 
     settings: Settings
-    business: Business  # the business this server answers for
+    tenants: TenantRegistry
+    businesses: dict[str, Business]  # every enabled tenant's business, by tenant id
     store: Store
     twilio: TwilioRest | None
     stream_secret: str
-    outbox: Outbox
-    alerts: EmergencyAlerts
-    callbacks: TwilioCallbacks  # voicemail recordings and status callbacks
+    outbox: Outbox  # retries failed texts of every business (each row keeps its sender)
     drain: Drain  # live calls, and whether the server is shutting down
     pending_streams: PendingStreams  # stream sockets still waiting for Twilio's `start`
     # Other profiles tried on the test page, built on first use: built-in calendar, no alerts.
     _others: dict[str, Business] = field(default_factory=dict)
 
     @property
+    def business(self) -> Business:
+        """The first business by tenant id: the test page's default."""
+        return next(iter(self.businesses.values()))
+
+    @property
     def profile(self) -> BusinessProfile:
-        """The server's business profile."""
+        """The first business's profile."""
         return self.business.profile
 
     @property
     def profile_name(self) -> str:
-        """The server's profile file stem."""
+        """The first business's tenant id."""
         return self.business.name
 
+    def business_for_number(self, number: str | None, channel: Channel) -> Business | None:
+        """The business answering `number` on `channel`; None for a number no tenant answers."""
+        tenant = self.tenants.for_number(number, channel)
+        return self.businesses.get(tenant.id) if tenant is not None else None
+
+    def business_of_call(self, call: CallRow) -> Business | None:
+        """The business a call record belongs to (set by the signed webhook that created it)."""
+        return self.businesses.get(call.profile)
+
+    def deployment_numbers(self) -> frozenset[str]:
+        """Every number of every tenant, enabled or not: what Twilio may call us on."""
+        return frozenset(n for t in self.tenants.all() for n in t.numbers.all())
+
     async def business_named(self, name: str, profile: BusinessProfile) -> Business:
-        """The server's own business, or another profile as the test page uses it."""
-        if name == self.business.name:
-            return self.business
+        """A tenant's business, or another profile as the test page uses it."""
+        if name in self.businesses:
+            return self.businesses[name]
         if name not in self._others:
             self._others[name] = await Business.builtin(name, profile, self.store)
         return self._others[name]
@@ -85,7 +107,7 @@ class AppState:
             settings=self.settings,
             store=self.store,
             twilio=self.twilio,
-            outbox=self.outbox,
+            outbox=(business or self.business).outbox or self.outbox,
             call_sid=call_sid,
         )
         if events is not None:
@@ -94,34 +116,28 @@ class AppState:
 
     @classmethod
     async def start(cls, settings: Settings) -> AppState:
-        """Load the profile (raises ProfileError), open the database, connect Twilio REST."""
-        profile = load_profile(settings.business_profile)
+        """Load the tenants (raises ProfileError), open the database, connect Twilio REST."""
+        tenants = TenantRegistry.from_settings(settings)
+        if not tenants.enabled():
+            raise TenantError("no enabled tenant: this deployment would answer no number")
         store = await Store.open(settings.database_path)
         twilio = TwilioRest(settings) if settings.providers["twilio"] else None
         secret = await store.secret("stream_token", lambda: secrets.token_urlsafe(32))
         swept = await sweep(store, settings)
         if swept:
             logger.warning("closed {} call records left open by an earlier run", swept)
-        outbox = Outbox(store, twilio)
-        alerts = EmergencyAlerts(
-            store, outbox, twilio, profile, ack_secs=settings.emergency_ack_secs
-        )
-        await alerts.setup()
-        callbacks = TwilioCallbacks(
-            store, outbox, business=profile.name, owners=profile.owner.phones
-        )
-        await callbacks.setup()
-        name = Path(settings.business_profile).stem
-        business = await Business.open(name, profile, settings, store, alerts)
+        businesses = {
+            tenant.id: await Business.open(tenant, settings, store, twilio)
+            for tenant in tenants.enabled()
+        }
         return cls(
             settings=settings,
-            business=business,
+            tenants=tenants,
+            businesses=businesses,
             store=store,
             twilio=twilio,
             stream_secret=secret,
-            outbox=outbox,
-            alerts=alerts,
-            callbacks=callbacks,
+            outbox=Outbox(store, twilio),
             drain=Drain(drain_secs=settings.drain_secs),
             pending_streams=PendingStreams(limit=settings.max_pending_streams),
         )

@@ -129,8 +129,7 @@ class CallSession:
         return (
             not self.is_owner
             and self.pin_attempts < MAX_PIN_ATTEMPTS
-            and self.settings.owner_pin is not None
-            and bool(self.settings.owner_pin.get_secret_value())
+            and self.business.owner_mode_enabled
             and self.profile.is_owner_number(self.caller)
         )
 
@@ -142,7 +141,7 @@ class CallSession:
         """
         return (
             not self.is_owner
-            and self.settings.owner_pin is not None
+            and self.business.owner_mode_enabled
             and self.profile.is_owner_number(self.caller)
         )
 

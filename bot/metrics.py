@@ -59,6 +59,12 @@ SMART_TURN_EARLY = Counter(
     ["outcome"],
     registry=REGISTRY,
 )
+UNKNOWN_NUMBER = Counter(
+    "receptionist_unknown_number_total",
+    "Signed webhooks for a number no enabled business answers (an apology, no record).",
+    ["route"],
+    registry=REGISTRY,
+)
 BACKGROUND_FAILURES = Counter(
     "receptionist_background_failures_total",
     "Periodic jobs that raised: the stale-call sweep, the SMS outbox retry.",

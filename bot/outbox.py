@@ -5,6 +5,8 @@
   us recording it) is never retried automatically; it waits for a person.
 - Nothing is lost: without Twilio the row stays `unconfigured`, where the owner can read it; a
   failed send stays `failed` and is retried by `retry_failed`.
+- Each business texts from its own number: the row keeps the sender, so a retry (by any
+  business's outbox, any process) leaves from the same number as the first try.
 """
 
 from __future__ import annotations
@@ -32,9 +34,12 @@ class OutboxResult:
 class Outbox:
     """Queue and send SMS through Twilio, recording every step in the `outbox` table."""
 
-    def __init__(self, store: Store, twilio: TwilioRest | None) -> None:
+    def __init__(
+        self, store: Store, twilio: TwilioRest | None, *, from_number: str | None = None
+    ) -> None:
         self._store = store
         self._twilio = twilio
+        self._from = from_number  # None: Twilio's default, TWILIO_PHONE_NUMBER
 
     async def send(
         self, *, key: str, kind: str, to: str, body: str, call_id: str | None = None
@@ -43,9 +48,9 @@ class Outbox:
         status = "pending" if self._twilio is not None else "unconfigured"
         async with self._store.transaction() as db:
             cur = await db.execute(
-                "INSERT OR IGNORE INTO outbox (dedupe_key, kind, to_number, body, call_id, status,"
-                " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (key, kind, to, body, call_id, status, utc_now()),
+                "INSERT OR IGNORE INTO outbox (dedupe_key, kind, to_number, from_number, body,"
+                " call_id, status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (key, kind, to, self._from, body, call_id, status, utc_now()),
             )
             duplicate = cur.rowcount == 0
             row = await db.fetchone("SELECT id, status FROM outbox WHERE dedupe_key = ?", (key,))
@@ -53,7 +58,7 @@ class Outbox:
         outbox_id, current = int(row[0]), str(row[1])
         if duplicate or current != "pending":
             return OutboxResult(outbox_id, current, duplicate)
-        return OutboxResult(outbox_id, await self._deliver(outbox_id, to, body), False)
+        return OutboxResult(outbox_id, await self._deliver(outbox_id, to, self._from, body), False)
 
     async def text_owners(
         self, owners: list[str], *, key: str, kind: str, body: str, call_id: str | None = None
@@ -64,7 +69,7 @@ class Outbox:
             for number in owners
         ]
 
-    async def _deliver(self, outbox_id: int, to: str, body: str) -> str:
+    async def _deliver(self, outbox_id: int, to: str, sender: str | None, body: str) -> str:
         async with self._store.transaction() as db:
             cur = await db.execute(
                 "UPDATE outbox SET status = 'sending', attempts = attempts + 1"
@@ -75,7 +80,7 @@ class Outbox:
             return "sending"
         assert self._twilio is not None
         try:
-            sent = await self._twilio.send_sms(to, body)
+            sent = await self._twilio.send_sms(to, body, from_=sender)
         except TwilioUnavailable as exc:
             logger.warning("sms {} to {} failed: {}", outbox_id, mask_phone(to), exc)
             async with self._store.transaction() as db:
@@ -96,10 +101,12 @@ class Outbox:
         if self._twilio is None:
             return 0
         rows = await self._store.read_all(
-            "SELECT id, to_number, body FROM outbox WHERE status = 'failed' AND attempts < ?",
+            "SELECT id, to_number, from_number, body FROM outbox"
+            " WHERE status = 'failed' AND attempts < ?",
             (MAX_ATTEMPTS,),
         )
         sent = 0
-        for outbox_id, to, body in rows:
-            sent += await self._deliver(int(outbox_id), str(to), str(body)) == "sent"
+        for outbox_id, to, sender, body in rows:
+            delivered = await self._deliver(int(outbox_id), str(to), sender, str(body))
+            sent += delivered == "sent"
         return sent

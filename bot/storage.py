@@ -101,6 +101,7 @@ CREATE TABLE IF NOT EXISTS outbox (
     dedupe_key   TEXT NOT NULL UNIQUE,
     kind         TEXT NOT NULL,
     to_number    TEXT NOT NULL,
+    from_number  TEXT,
     body         TEXT NOT NULL,
     call_id      TEXT,
     status       TEXT NOT NULL CHECK (status IN
@@ -159,6 +160,9 @@ CREATE TRIGGER IF NOT EXISTS audit_log_no_delete BEFORE DELETE ON audit_log
 BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
 """
 
+# Columns added after a table first shipped: (table, column, type), added in place when missing.
+ADDED_COLUMNS = (("outbox", "from_number", "TEXT"),)
+
 TERMINAL = ("COMPLETED", "FAILED", "ABANDONED")
 
 
@@ -209,6 +213,10 @@ class Store:
         store = cls(writer, reader)
         async with store._tx() as db:
             await db.executescript_in_tx(SCHEMA)
+            for table, column, kind in ADDED_COLUMNS:
+                present = {r[1] for r in await db.fetchall(f"PRAGMA table_info({table})")}
+                if column not in present:
+                    await db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
             await db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         return store
 

@@ -79,22 +79,24 @@ class TwilioRest:
         with _requesting("call update"):
             await self._client.calls(call_sid).update_async(twiml=twiml)
 
-    async def send_sms(self, to: str, body: str) -> SentMessage:
-        """Send one SMS from the business number."""
-        if not self._from:
-            raise TwilioUnavailable("TWILIO_PHONE_NUMBER is not set")
+    async def send_sms(self, to: str, body: str, *, from_: str | None = None) -> SentMessage:
+        """Send one SMS from `from_` (a business's number), else TWILIO_PHONE_NUMBER."""
+        sender = from_ or self._from
+        if not sender:
+            raise TwilioUnavailable("no number to send from: TWILIO_PHONE_NUMBER is not set")
         with _requesting("SMS"):
-            msg = await self._client.messages.create_async(to=to, from_=self._from, body=body)
+            msg = await self._client.messages.create_async(to=to, from_=sender, body=body)
         return SentMessage(sid=msg.sid or "", status=str(msg.status or ""))
 
-    async def call(self, to: str, twiml: str) -> str:
+    async def call(self, to: str, twiml: str, *, from_: str | None = None) -> str:
         """Place an outbound call that plays `twiml` (used to escalate alerts)."""
-        if not self._from:
-            raise TwilioUnavailable("TWILIO_PHONE_NUMBER is not set")
+        caller_id = from_ or self._from
+        if not caller_id:
+            raise TwilioUnavailable("no number to call from: TWILIO_PHONE_NUMBER is not set")
         with _requesting("outbound call"):
             created = await self._client.calls.create_async(
                 to=to,
-                from_=self._from,
+                from_=caller_id,
                 twiml=twiml,
                 status_callback=self._call_status_url,
                 status_callback_method="POST",

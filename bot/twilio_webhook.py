@@ -90,6 +90,14 @@ def voicemail_twiml(message: str, recording_action: str) -> str:
     return str(response)
 
 
+def apology_twiml(message: str) -> str:
+    """TwiML for a call nobody here can take: the apology, then hang up (nothing recorded)."""
+    response = VoiceResponse()
+    response.say(message)
+    response.hangup()
+    return str(response)
+
+
 def transfer_twiml(number: str, *, caller_id: str | None, voicemail_action: str) -> str:
     """Dial a person; if nobody answers, the caller can still leave a message."""
     response = VoiceResponse()

@@ -201,8 +201,8 @@ def _calls(request: Request) -> WebRTCCalls:
 
 
 def _choosable_profiles(state: AppState) -> dict[str, BusinessProfile]:
-    """The server's own profile first, then every valid `bot/profiles/*.yaml`."""
-    profiles = {state.profile_name: state.profile}
+    """Every tenant (by id) first, then every other valid `bot/profiles/*.yaml`."""
+    profiles = {name: business.profile for name, business in state.businesses.items()}
     for path in sorted(PROFILES_DIR.glob("*.yaml")):
         if path.stem in profiles:
             continue

@@ -40,8 +40,12 @@ async def store(tmp_path):
 
 
 async def new_session(store: Store) -> CallSession:
-    call_id, _ = await store.open_twilio_call("CA" + "5" * 32, "+18605550142", "+18605550100", "p")
-    alerts = EmergencyAlerts(store, Outbox(store, None), None, PROFILE, ack_secs=60)
+    call_id, _ = await store.open_twilio_call(
+        "CA" + "5" * 32, "+18605550142", "+18605550100", "bristol_plumbing"
+    )
+    alerts = EmergencyAlerts(
+        store, Outbox(store, None), None, PROFILE, ack_secs=60, business="bristol_plumbing"
+    )
     await alerts.setup()
     business = await Business.builtin("bristol_plumbing", PROFILE, store, alerts)
     settings = Settings(

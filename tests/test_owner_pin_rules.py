@@ -91,17 +91,17 @@ async def test_lockout_per_number_and_in_total_then_it_ages_out(tmp_path):
     clock = Clock()
     guard = OwnerPinGuard(store, per_number=3, total=5, window_secs=100, clock=clock)
     a, b = "+18605550111", "+18605550122"
-    verdicts = [await guard.check(a, "8642", "7777", "CA1") for _ in range(3)]
+    verdicts = [await guard.check(a, pin_matches("8642", "7777"), "CA1") for _ in range(3)]
     assert [v.verdict for v in verdicts] == [Verdict.WRONG] * 3
     assert [v.lockout for v in verdicts] == [None, None, "number"]  # the owner is texted once
-    locked = await guard.check(a, "8642", "8642", "CA2")
+    locked = await guard.check(a, pin_matches("8642", "8642"), "CA2")
     assert locked.verdict is Verdict.LOCKED and locked.lockout is None  # the right PIN too
-    assert (await guard.check(b, "8642", "8642", "CA3")).verdict is Verdict.VERIFIED
-    more = [await guard.check(b, "8642", "9999", "CA3") for _ in range(2)]
+    assert (await guard.check(b, pin_matches("8642", "8642"), "CA3")).verdict is Verdict.VERIFIED
+    more = [await guard.check(b, pin_matches("8642", "9999"), "CA3") for _ in range(2)]
     assert [m.lockout for m in more] == [None, "total"]
-    assert (await guard.check(b, "8642", "8642", "CA4")).verdict is Verdict.LOCKED
+    assert (await guard.check(b, pin_matches("8642", "8642"), "CA4")).verdict is Verdict.LOCKED
     clock.now += 101  # every failure has left the window
-    assert (await guard.check(a, "8642", "8642", "CA5")).verdict is Verdict.VERIFIED
+    assert (await guard.check(a, pin_matches("8642", "8642"), "CA5")).verdict is Verdict.VERIFIED
     rows = await store.read_all("SELECT * FROM owner_pin_failures")
     assert len(rows) == 5 and "8642" not in repr(rows) and "7777" not in repr(rows)
     await store.close()

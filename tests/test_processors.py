@@ -14,6 +14,8 @@ from bot.call_session import CallSession
 from bot.config import DEFAULT_PROFILE, Settings
 from bot.profile import load_profile
 from bot.storage import Store
+from bot.tenants.model import Numbers, Tenant
+from bot.tenants.pins import hash_pin
 from pipelines.owner_pin_gate import OwnerPinGate
 from pipelines.spoken_digits import SpokenDigitsWithheld
 
@@ -41,14 +43,21 @@ async def store(tmp_path):
 
 async def session_for(store: Store, caller: str) -> CallSession:
     call_id, _ = await store.open_twilio_call("CA" + "7" * 32, caller, "+18605550100", "p")
-    business = await Business.builtin("bristol_plumbing", load_profile(DEFAULT_PROFILE), store)
+    profile = load_profile(DEFAULT_PROFILE)
+    tenant = Tenant(
+        id="bristol_plumbing",
+        profile=profile,
+        numbers=Numbers(voice=("+18605550100",)),
+        owner_pin_hash=hash_pin("4321"),
+    )
+    business = await Business.builtin("bristol_plumbing", profile, store, tenant=tenant)
     session = CallSession(
         call_id=call_id,
         transport="twilio",
         caller=caller,
         called="+18605550100",
         business=business,
-        settings=Settings(_env_file=None, owner_pin="4321"),
+        settings=Settings(_env_file=None),
         store=store,
         twilio=None,
     )

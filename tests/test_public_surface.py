@@ -82,14 +82,23 @@ def test_health_and_ready_name_no_provider_without_the_token(server):
     assert detailed["missing"] == [] and detailed["providers"]["deepgram"] is True
 
 
-async def test_signed_webhooks_for_another_account_or_number_are_refused(fakes, server):
+async def test_webhooks_for_another_account_are_refused_and_for_an_unknown_number_apologised(
+    fakes, server
+):
     foreign = new_caller(fakes, server)
     foreign.account_sid = FOREIGN_SID
+    response = await foreign.dial()
+    assert response.status_code == 403, response.text
+    assert server.rows("SELECT id FROM calls WHERE call_sid = ?", (foreign.call_sid,)) == []
+    # Our account, but a number no business here answers: the caller hears an apology, never
+    # another business, and nothing is recorded.
     elsewhere = new_caller(fakes, server, to_number=OTHER_NUMBER)
     unaddressed = new_caller(fakes, server)
-    for caller, extra in ((foreign, None), (elsewhere, None), (unaddressed, {"To": ""})):
+    for caller, extra in ((elsewhere, None), (unaddressed, {"To": ""})):
         response = await caller.dial(extra_params=extra)
-        assert response.status_code == 403, response.text
+        assert response.status_code == 200, response.text
+        assert "<Say>Sorry, this number cannot take your call" in response.text
+        assert "<Connect>" not in response.text and "<Record" not in response.text
         assert server.rows("SELECT id FROM calls WHERE call_sid = ?", (caller.call_sid,)) == []
     ours = new_caller(fakes, server)
     assert (await ours.dial()).status_code == 200  # the same harness, our account and number
@@ -106,7 +115,8 @@ async def test_signed_webhooks_for_another_account_or_number_are_refused(fakes, 
     other_sms = await post(
         "/twilio/sms", sms | {"AccountSid": ours.account_sid, "To": OTHER_NUMBER}
     )
-    assert foreign_sms.status_code == other_sms.status_code == 403
+    assert foreign_sms.status_code == 403
+    assert other_sms.status_code == 200 and "<Response />" in other_sms.text
     assert server.rows("SELECT * FROM inbound_sms") == []
     recording = {
         "AccountSid": FOREIGN_SID,
@@ -126,7 +136,8 @@ async def test_signed_webhooks_for_another_account_or_number_are_refused(fakes, 
     assert (await post("/twilio/stream-status", status)).status_code == 403
     assert server.rows("SELECT * FROM audit_log WHERE action = 'stream.status'") == []
     log = server.log()
-    assert "not this deployment's" in log and OTHER_NUMBER not in log
+    assert "another Twilio account" in log and "no enabled business answers" in log
+    assert OTHER_NUMBER not in log
 
 
 async def test_a_stream_whose_start_names_another_account_is_closed(fakes, server):

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from bot.config import Settings
-from bot.profile import BusinessProfile
 from bot.scheduling.calendar import Calendar, SqliteCalendar
 from bot.scheduling.google_api import GoogleApi
 from bot.scheduling.google_calendar import GoogleCalendar
 from bot.scheduling.ledger import Ledger
 from bot.storage import Store
+from bot.tenants.model import GoogleCalendar as GoogleSettings
+from bot.tenants.model import Tenant
 
 
 class CalendarConfigError(RuntimeError):
@@ -21,18 +22,22 @@ def builtin_key(profile_name: str) -> str:
 
 
 async def open_calendar(
-    settings: Settings, profile: BusinessProfile, profile_name: str, store: Store
+    settings: Settings, tenant: Tenant, store: Store
 ) -> tuple[Calendar, Ledger]:
-    """Create the ledger's tables and return the business's calendar with its ledger."""
+    """Create the ledger's tables and return the tenant's calendar with its ledger.
+
+    Google settings are the tenant's own (its calendar, its service account); the API address
+    and time limits are the deployment's.
+    """
     ledger = Ledger(store)
     await ledger.setup()
-    if settings.providers["google_calendar"]:
-        key_file = settings.google_service_account_file
-        assert settings.google_calendar_id and key_file is not None
+    profile = tenant.profile
+    if isinstance(tenant.calendar, GoogleSettings):
+        key_file = tenant.calendar.credentials_file
         try:
             api = GoogleApi.from_service_account(
                 key_file,
-                calendar_id=settings.google_calendar_id,
+                calendar_id=tenant.calendar.calendar_id,
                 base_url=settings.google_calendar_base_url,
                 timeout_secs=settings.google_calendar_timeout_secs,
                 budget_secs=settings.google_calendar_budget_secs,
@@ -40,8 +45,9 @@ async def open_calendar(
         except (OSError, ValueError, KeyError) as exc:
             # At start-up, not mid-call: a broken key must stop the server with a clear reason.
             raise CalendarConfigError(
-                f"GOOGLE_SERVICE_ACCOUNT_FILE {key_file}: not a readable service-account key "
+                f"tenant '{tenant.id}': Google credentials {key_file}: not a readable "
+                "service-account key "
                 f"({type(exc).__name__})"
             ) from None
         return GoogleCalendar(api, ledger, profile), ledger
-    return SqliteCalendar(ledger, profile, builtin_key(profile_name)), ledger
+    return SqliteCalendar(ledger, profile, builtin_key(tenant.id)), ledger
