@@ -222,6 +222,12 @@ INVALID = [
     ),
     (
         "languages: [en]",
+        "languages: [en]\n  owner_pin_hash: 48213579",
+        "tenant.owner_pin_hash",
+        "plain PIN",
+    ),
+    (
+        "languages: [en]",
         "languages: [en]\n  owner: {phones: []}",
         "tenant.owner.phones",
         "at least 1 item",

@@ -73,7 +73,7 @@ class TenantError(ProfileError):
 
 def business_number(value: object) -> str:
     """A Twilio number in E.164; raises ValueError saying what is wrong (not the value)."""
-    if isinstance(value, int):
+    if isinstance(value, int) and not isinstance(value, bool):
         raise ValueError('must be in quotes, like "+18605550100" (unquoted, YAML reads a number)')
     if not isinstance(value, str) or not value.strip().startswith("+"):
         raise ValueError(
@@ -187,7 +187,8 @@ class TenantSection(_Strict):
     def _hash_only(cls, value: object) -> object:
         if value is None:
             return None
-        if isinstance(value, int) or (isinstance(value, str) and PIN_PATTERN.fullmatch(value)):
+        digits = str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+        if isinstance(digits, str) and PIN_PATTERN.fullmatch(digits.strip()):
             raise ValueError(
                 "holds a plain PIN; store only its hash (python -m bot.tenants set-pin <id>)"
             )
