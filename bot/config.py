@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, create_model, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -70,6 +70,10 @@ class Settings(BaseSettings):
     # checked against this URL, never against the Host header a proxy hands us.
     public_base_url: str = "http://localhost:7860"
     business_profile: Path = DEFAULT_PROFILE
+    # A folder of tenant files (`<id>.yaml`, bot/tenants/files.py), one business each, answering
+    # their own numbers. Unset: one business from BUSINESS_PROFILE, TWILIO_PHONE_NUMBER,
+    # OWNER_PIN and the GOOGLE_* settings.
+    tenants_dir: Path | None = None
     data_dir: Path = PROJECT_ROOT / "data"
     host: str = "0.0.0.0"
     port: int = 7860
@@ -166,6 +170,11 @@ class Settings(BaseSettings):
         if self.workers:
             return self.workers
         return 1 if self.test_page_enabled else max(1, os.cpu_count() or 1)
+
+    @field_validator("tenants_dir", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("owner_pin")
     @classmethod
@@ -266,6 +275,21 @@ def settings_error(exc: ValidationError) -> str:
     more = len(errors) - 1
     suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
     return f"configuration error: {name}: {reason}{suffix}"
+
+
+def secret_from_environment(name: str) -> SecretStr | None:
+    """The environment variable `name`, for a command told which variable holds a secret.
+
+    Command lines take secrets this way, never as arguments, which would land in shell history.
+    Blank counts as unset.
+    """
+    one = create_model(
+        "NamedSecret",
+        __base__=BaseSettings,
+        value=(SecretStr | None, Field(default=None, validation_alias=name)),
+    )
+    value = one(_env_file=None).model_dump()["value"]
+    return value if isinstance(value, SecretStr) and _secret_set(value) else None
 
 
 def load_settings() -> Settings:

@@ -256,10 +256,16 @@ def load_profile(path: Path) -> BusinessProfile:
     try:
         return BusinessProfile.model_validate(raw)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        message = first["msg"].removeprefix("Value error, ")
-        more = len(exc.errors()) - 1
-        suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
-        raise ProfileError(
-            f"business profile {path}: field '{_field_path(first['loc'])}': {message}{suffix}"
-        ) from None
+        raise ProfileError(f"business profile {path}: {validation_summary(exc)}") from None
+
+
+def validation_summary(exc: ValidationError, prefix: tuple[int | str, ...] = ()) -> str:
+    """The first problem as "field 'a.b[0]': reason", plus how many more; never the bad value.
+
+    `prefix` is prepended to the field path (a profile nested under `business:` in a tenant file).
+    """
+    first = exc.errors()[0]
+    message = first["msg"].removeprefix("Value error, ")
+    more = len(exc.errors()) - 1
+    suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
+    return f"field '{_field_path(prefix + tuple(first['loc']))}': {message}{suffix}"
