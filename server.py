@@ -16,8 +16,10 @@ Routes:
                            TEST_PAGE_ENABLED; its API needs the page token
 - GET  /docs, /redoc, /openapi.json   only with API_DOCS_ENABLED
 
-Every signed Twilio webhook must also carry our TWILIO_ACCOUNT_SID, and /voice and /sms a `To`
-that is one of this deployment's numbers (bot/webhook_origin.py); others get 403.
+Every signed Twilio webhook must also carry our TWILIO_ACCOUNT_SID (bot/webhook_origin.py), else
+403. /voice and /sms serve the business whose number was called or texted (`To`, through the
+tenant registry); a number no enabled business answers gets an apology (voice) or nothing (SMS),
+a logged alert, and no record.
 
 Every request body is capped per route before anything parses it (bot/request_limits.py): 413.
 

@@ -74,10 +74,6 @@ class AppState:
         """The business a call record belongs to (set by the signed webhook that created it)."""
         return self.businesses.get(call.profile)
 
-    def deployment_numbers(self) -> frozenset[str]:
-        """Every number of every tenant, enabled or not: what Twilio may call us on."""
-        return frozenset(n for t in self.tenants.all() for n in t.numbers.all())
-
     async def business_named(self, name: str, profile: BusinessProfile) -> Business:
         """A tenant's business, or another profile as the test page uses it."""
         if name in self.businesses:

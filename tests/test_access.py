@@ -1,4 +1,4 @@
-"""Pure tables for bot.access (tokens, call caps) and bot.webhook_origin (AccountSid, To)."""
+"""Pure tables for bot.access (tokens, call caps) and bot.webhook_origin (AccountSid)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pydantic import SecretStr
 
 from bot.access import CallCaps, Credential, bearer, check
 from bot.config import Settings
-from bot.webhook_origin import deployment_numbers, foreign_reason
+from bot.webhook_origin import account_matches
 
 SID = "AC" + "0" * 32
 
@@ -84,35 +84,20 @@ def test_release_never_goes_below_zero():
     assert caps.running == 0 and caps.admit() is None and caps.admit() is not None
 
 
-NUMBERS = deployment_numbers(["+1 555-010-0000", None, "", "not a number", "+18605550100"])
-
-
-def test_deployment_numbers_are_normalised():
-    assert NUMBERS == {"+15550100000", "+18605550100"}
-
-
 @pytest.mark.parametrize(
-    ("form", "check_to", "reason"),
+    ("expected", "presented", "matches"),
     [
-        ({"AccountSid": SID, "To": "+15550100000"}, True, None),
-        ({"AccountSid": SID, "To": "+18605550100"}, True, None),  # the profile's number
-        ({"AccountSid": SID, "To": "+1 (555) 010-0000"}, True, None),
-        ({"AccountSid": SID, "To": "+15550109999"}, True, "to"),
-        ({"AccountSid": SID, "To": ""}, True, "to"),
-        ({"AccountSid": SID}, True, "to"),
-        ({"AccountSid": SID}, False, None),  # recording, stream status: no To to check
-        ({"AccountSid": "AC" + "f" * 32, "To": "+15550100000"}, True, "account_sid"),
-        ({"To": "+15550100000"}, True, "account_sid"),
-        ({"AccountSid": ""}, False, "account_sid"),
+        (SID, SID, True),
+        (SID, f" {SID} ", True),
+        (SID, "AC" + "f" * 32, False),
+        (SID, "", False),
+        (SID, None, False),
+        (None, SID, False),  # unset matches nothing
+        ("", "", False),
     ],
 )
-def test_foreign_reason(form, check_to, reason):
-    assert foreign_reason(form, account_sid=SID, numbers=NUMBERS, check_to=check_to) == reason
-
-
-def test_an_unset_account_sid_matches_nothing():
-    form = {"AccountSid": "", "To": "+15550100000"}
-    assert foreign_reason(form, account_sid=None, numbers=NUMBERS, check_to=True) == "account_sid"
+def test_account_matches(expected, presented, matches):
+    assert account_matches(expected, presented) is matches
 
 
 def test_the_test_page_docs_and_metrics_are_closed_by_default_everywhere(monkeypatch):
