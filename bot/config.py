@@ -171,7 +171,7 @@ class Settings(BaseSettings):
             return self.workers
         return 1 if self.test_page_enabled else max(1, os.cpu_count() or 1)
 
-    @field_validator("tenants_dir", mode="before")
+    @field_validator("tenants_dir", "google_service_account_file", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value

@@ -742,3 +742,14 @@ def test_cli_add_with_a_google_calendar(tmp_path, folder, monkeypatch, capsys):
     )
     assert tenant.calendar.credentials_file.resolve() == key
     assert tenant.languages == ("en",) and tenant.owner_pin_hash is None
+
+
+def test_a_blank_google_key_setting_is_unset_so_the_builtin_calendar_is_used():
+    current = settings(
+        business_profile=PLUMBING,
+        google_calendar_id="x@group.calendar.google.com",
+        google_service_account_file="",
+    )
+    assert current.google_service_account_file is None
+    assert not current.providers["google_calendar"]
+    assert single_tenant(current).calendar == BuiltinCalendar()
